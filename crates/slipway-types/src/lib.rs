@@ -1,0 +1,18 @@
+//! Slipway's shared vocabulary: task ids, the task state machine of DESIGN §2,
+//! task events and leases, and the traces and spans every run records.
+//!
+//! This crate is pure: no I/O, no async. Storage lives in `slipway-store`,
+//! configuration in `slipway-config`, policy decisions in `slipway-policy`.
+
+mod state;
+mod task;
+mod trace;
+
+pub use state::{LEGAL_TRANSITIONS, TaskState, TransitionError, UnknownState};
+pub use task::{
+    BadTaskId, Lease, NewTask, ReplayError, Task, TaskEvent, TaskId, replay, seam_lease_name,
+};
+pub use trace::{
+    BadTraceValue, ContentDirection, ContentId, ContentKind, ContentRef, Span, SpanId, SpanStatus,
+    TokenCounts, Trace, TraceId, attributes, operations,
+};
