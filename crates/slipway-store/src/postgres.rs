@@ -1,0 +1,86 @@
+//! The PostgreSQL backend: connecting within the timeout, and PostgreSQL's
+//! errors in Slipway's terms, never showing the password.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
+
+use crate::error::StoreError;
+use crate::location::{OpenOptions, StoreLocation};
+use crate::migrate;
+use crate::shared::impl_store;
+
+/// A store in one PostgreSQL database.
+pub(crate) struct PgStore {
+    pool: PgPool,
+    location: StoreLocation,
+}
+
+/// Turns sqlx errors into `StoreError`s; `shown` is the URL without its password.
+fn map_error(shown: &str, context: &str, err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unreachable {
+            url: shown.to_owned(),
+            detail: err.to_string(),
+        },
+        err => StoreError::database(format!("{context} ({shown})"), err),
+    }
+}
+
+impl PgStore {
+    fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
+        map_error(&self.location.describe(), context, err)
+    }
+
+    /// Starts a transaction; writes in it rely on compare-and-swap updates.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|err| self.db_err("cannot start a transaction", err))
+    }
+
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub(crate) async fn open(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
+        let location = StoreLocation::Postgres(url.to_owned());
+        let shown = location.describe();
+        let unreachable = |detail: String| StoreError::Unreachable {
+            url: shown.clone(),
+            detail,
+        };
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|err| unreachable(format!("the URL is not valid ({err})")))?
+            .application_name("slipway");
+        let mut conn = tokio::time::timeout(
+            options.connect_timeout,
+            PgConnection::connect_with(&connect),
+        )
+        .await
+        .map_err(|_| {
+            unreachable(format!(
+                "no answer within {} s",
+                options.connect_timeout.as_secs_f64()
+            ))
+        })?
+        .map_err(|err| unreachable(err.to_string()))?;
+        let migrated = migrate::postgres(&mut conn, &shown, |context, err| {
+            map_error(&shown, context, err)
+        })
+        .await;
+        // A failure to close is not the caller's problem; the server cleans up.
+        let _ = conn.close().await;
+        migrated?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(options.connect_timeout)
+            .connect_lazy_with(connect);
+        Ok(Self { pool, location })
+    }
+}
+
+impl_store!(PgStore, PgConnection);

@@ -1,0 +1,114 @@
+//! What recording a trace needs besides SQL: the identity of a stored body,
+//! text PostgreSQL can hold, durations, and attributes as stored.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use slipway_types::ContentKind;
+
+/// Returns the hex SHA-256 that identifies a body: of its kind, a NUL byte and
+/// the body, so the same text stored as two kinds is two rows, each with its kind.
+pub(crate) fn content_hash(kind: ContentKind, body: &str) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hasher = Sha256::new();
+    hasher.update(kind.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(body.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .flat_map(|byte| [byte >> 4, byte & 0xf])
+        .map(|nibble| char::from(DIGITS[usize::from(nibble)]))
+        .collect()
+}
+
+/// Returns `text` as both backends can store it: PostgreSQL text cannot hold
+/// NUL, so each NUL becomes U+FFFD (on SQLite too, so both give the same answers).
+pub(crate) fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// [`storable`] for an optional text.
+pub(crate) fn storable_opt(text: Option<&str>) -> Option<Cow<'_, str>> {
+    text.map(storable)
+}
+
+/// Returns the microseconds from `start` to `end` (negative when the clock
+/// went back), as the store keeps both: truncated to the microsecond.
+pub(crate) fn duration_us(start: Timestamp, end: Timestamp) -> i64 {
+    end.as_microsecond().saturating_sub(start.as_microsecond())
+}
+
+/// Returns attributes as stored: a JSON object.
+pub(crate) fn attributes_text(attributes: &BTreeMap<String, serde_json::Value>) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_cover_kind_and_body() {
+        let message = content_hash(ContentKind::Message, "hello");
+        assert_eq!(message.len(), 64);
+        assert!(
+            message
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(message, content_hash(ContentKind::Message, "hello"));
+        assert_ne!(message, content_hash(ContentKind::Response, "hello"));
+        assert_ne!(message, content_hash(ContentKind::Message, "hello "));
+        // `printf 'system\0' | sha256sum`: the kind and its separator alone.
+        assert_eq!(
+            content_hash(ContentKind::System, ""),
+            "4640409de0d747cb8301bbb401176ab3c93490258a4c5acfca3189a6686f1e08"
+        );
+    }
+
+    #[test]
+    fn nul_is_replaced_and_other_text_borrowed() {
+        assert!(matches!(storable("plain"), Cow::Borrowed("plain")));
+        assert_eq!(storable("a\0b"), "a\u{fffd}b");
+        assert_eq!(storable_opt(None), None);
+    }
+
+    #[test]
+    fn durations_are_whole_microseconds() {
+        let start: Timestamp = "2026-11-24T13:11:46.123456Z".parse().unwrap();
+        let end: Timestamp = "2026-11-24T13:11:48.000001Z".parse().unwrap();
+        assert_eq!(duration_us(start, end), 1_876_545);
+        assert_eq!(duration_us(end, start), -1_876_545);
+    }
+
+    #[test]
+    fn attributes_are_a_json_object() {
+        let attributes = BTreeMap::from([
+            (
+                "gen_ai.usage.input_tokens".to_owned(),
+                serde_json::json!(12),
+            ),
+            (
+                "gen_ai.tool.name".to_owned(),
+                serde_json::json!("read_file"),
+            ),
+        ]);
+        let text = attributes_text(&attributes);
+        assert_eq!(
+            text,
+            r#"{"gen_ai.tool.name":"read_file","gen_ai.usage.input_tokens":12}"#
+        );
+        assert_eq!(attributes_text(&BTreeMap::new()), "{}");
+    }
+}

@@ -1,0 +1,193 @@
+//! The SQLite backend: opening the file safely (never writing to a file that
+//! is not a Slipway database), WAL, and SQLite's errors in Slipway's terms.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
+
+use crate::error::StoreError;
+use crate::location::{OpenOptions, StoreLocation};
+use crate::migrate::{self, SCHEMA_VERSION};
+use crate::shared::impl_store;
+
+/// Result codes (the low byte of an extended code) that mean "someone else holds the lock".
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+/// Result codes that mean "this file is not a database we can read".
+const SQLITE_CORRUPT: i32 = 11;
+const SQLITE_NOTADB: i32 = 26;
+
+/// A store in one SQLite file.
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    location: StoreLocation,
+    errors: Errors,
+}
+
+/// Turns sqlx errors into `StoreError`s that name the file.
+#[derive(Clone)]
+struct Errors {
+    path: PathBuf,
+    busy_timeout: Duration,
+}
+
+impl Errors {
+    fn locked(&self) -> StoreError {
+        StoreError::Locked {
+            path: self.path.clone(),
+            waited: self.busy_timeout,
+        }
+    }
+
+    fn map(&self, context: &str, err: sqlx::Error) -> StoreError {
+        let code = match &err {
+            sqlx::Error::Database(db) => db.code().and_then(|code| code.parse::<i32>().ok()),
+            _ => None,
+        };
+        match code.map(|code| code & 0xff) {
+            Some(SQLITE_BUSY | SQLITE_LOCKED) => self.locked(),
+            Some(SQLITE_CORRUPT | SQLITE_NOTADB) => StoreError::Corrupt {
+                path: self.path.clone(),
+            },
+            _ => StoreError::database(format!("{context} ({})", self.path.display()), err),
+        }
+    }
+}
+
+impl SqliteStore {
+    fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
+        self.errors.map(context, err)
+    }
+
+    /// Starts a transaction holding the write lock, so reads in it cannot go stale.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|err| self.db_err("cannot start a transaction", err))
+    }
+
+    /// Opens (creating when missing) the database at `path` and brings its schema up to date.
+    pub(crate) async fn open(path: &Path, options: &OpenOptions) -> Result<Self, StoreError> {
+        let location = StoreLocation::Sqlite(path.to_owned());
+        let errors = Errors {
+            path: path.to_owned(),
+            busy_timeout: options.busy_timeout,
+        };
+        check_path(path, options.create)?;
+        // No journal_mode here: setting it would write to a file before we know it is ours.
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full);
+        let mut conn = SqliteConnection::connect_with(&connect)
+            .await
+            .map_err(|err| errors.map("cannot open the database", err))?;
+        let prepared = prepare(&mut conn, &errors, &location.describe()).await;
+        // The pool reopens the file; failing to close this one is not the caller's problem.
+        let _ = conn.close().await;
+        prepared?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(connect)
+            .await
+            .map_err(|err| errors.map("cannot open the database", err))?;
+        Ok(Self {
+            pool,
+            location,
+            errors,
+        })
+    }
+}
+
+impl_store!(SqliteStore, SqliteConnection);
+
+/// Refuses a path whose directory is missing, that is a directory, or that
+/// does not exist when the caller did not ask to create it.
+fn check_path(path: &Path, create: bool) -> Result<(), StoreError> {
+    let cannot_open = |reason: String| StoreError::CannotOpen {
+        path: path.to_owned(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(cannot_open("it is a directory".to_owned()));
+    }
+    if !create && !path.exists() {
+        return Err(cannot_open("it does not exist".to_owned()));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(cannot_open(format!(
+            "the directory `{}` does not exist",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that the file is a Slipway database this build can use, switches
+/// it to WAL, and applies pending migrations.
+async fn prepare(
+    conn: &mut SqliteConnection,
+    errors: &Errors,
+    location: &str,
+) -> Result<(), StoreError> {
+    let err = |context: &'static str, e: sqlx::Error| errors.map(context, e);
+    // Reading the table list is the first access to the file: a file that is
+    // not SQLite fails here, before anything is written.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| err("cannot read the database's tables", e))?;
+    if !tables.is_empty() {
+        if !tables
+            .iter()
+            .any(|table| table == "slipway_schema_migrations")
+        {
+            // Some other program's database: leave it alone.
+            return Err(StoreError::Foreign {
+                location: location.to_owned(),
+                tables: tables.join(", "),
+            });
+        }
+        let found = sqlx::query_scalar::<_, i64>(crate::sql::SCHEMA_VERSION)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| err("cannot read the schema version", e))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                location: location.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+    }
+    use_wal(conn, errors).await?;
+    migrate::sqlite(conn, location, err).await
+}
+
+/// Switches the database to WAL, retrying while another process holds it:
+/// the switch needs an exclusive lock that SQLite's busy timeout does not wait for.
+async fn use_wal(conn: &mut SqliteConnection, errors: &Errors) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let busy = match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // SQLite answers with the mode it kept when it could not switch.
+            Ok(_) => errors.locked(),
+            Err(e) => errors.map("cannot switch the database to WAL", e),
+        };
+        if !matches!(busy, StoreError::Locked { .. }) || started.elapsed() >= errors.busy_timeout {
+            return Err(busy);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

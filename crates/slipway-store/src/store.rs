@@ -1,0 +1,223 @@
+//! The `Store` trait: what the rest of Slipway may ask of its database, and
+//! the small types its calls take and return.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use slipway_types::{
+    ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewTask, Span, SpanId, SpanStatus,
+    Task, TaskEvent, TaskId, TaskState, TokenCounts, Trace, TraceId,
+};
+
+use crate::error::StoreError;
+use crate::location::{Backend, StoreLocation};
+
+/// Which tasks [`Store::tasks`] returns; an empty filter returns them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub state: Option<TaskState>,
+    pub lane: Option<String>,
+}
+
+/// A requested change of a task's state, recorded as one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub to: TaskState,
+    pub actor: String,
+    pub reason: String,
+    pub at: Timestamp,
+    /// The state the caller believes the task is in; the change is refused
+    /// with [`StoreError::Conflict`] when it is not.
+    pub expected_from: Option<TaskState>,
+}
+
+/// The answer to [`Store::acquire_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// The caller holds the lease now (newly taken, or renewed).
+    Acquired(Lease),
+    /// Someone else holds an unexpired lease.
+    HeldBy(Lease),
+}
+
+/// How a run ended, for [`Store::finish_trace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEnd {
+    pub status: SpanStatus,
+    pub ended_at: Timestamp,
+    pub tokens: TokenCounts,
+    /// `None` when a price was unknown: stored as NULL, never as 0.
+    pub cost_micros: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// How a span ended, for [`Store::finish_span`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanEnd {
+    pub status: SpanStatus,
+    pub ended_at: Timestamp,
+    pub tokens: TokenCounts,
+    pub cost_micros: Option<i64>,
+    pub error: Option<String>,
+    /// Attributes learned by the end (usage, response id); they are added to
+    /// those the span started with, replacing any of the same name.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// What [`Store::cost_by`] groups runs by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CostGroup {
+    /// The run's model, `provider:model`.
+    Model,
+    Role,
+    /// The task id as text; runs of no task have the empty key.
+    Task,
+    /// The UTC day the run started, `YYYY-MM-DD`.
+    Day,
+}
+
+/// One group of runs in [`Store::cost_by`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostRow {
+    pub key: String,
+    pub runs: u64,
+    pub tokens: TokenCounts,
+    /// The sum of the known costs; `None` when no run of the group has one.
+    pub cost_micros: Option<i64>,
+    /// Runs whose cost is unknown (a model without a price, or still running
+    /// without a cost), left out of `cost_micros`.
+    pub unknown_cost_runs: u64,
+}
+
+/// Slipway's durable state, on SQLite or PostgreSQL, with the same answers on both.
+///
+/// Timestamps are kept to the microsecond; what a call returns is what a
+/// later read returns.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Returns the database engine behind this store.
+    fn backend(&self) -> Backend;
+
+    /// Returns where this store's data lives.
+    fn location(&self) -> &StoreLocation;
+
+    /// Returns the latest migration applied to the database.
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+
+    /// Inserts the task in `queued` and its first event (from none, to
+    /// `queued`, reason "created") in one transaction.
+    ///
+    /// Every `depends_on` id must exist, else [`StoreError::UnknownTask`];
+    /// the stored list is sorted and without duplicates.
+    async fn create_task(
+        &self,
+        new: &NewTask,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Task, StoreError>;
+
+    /// Returns one task, or [`StoreError::UnknownTask`] when there is none with that id.
+    async fn task(&self, id: TaskId) -> Result<Task, StoreError>;
+
+    /// Returns the tasks matching `filter`, ordered by id.
+    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>, StoreError>;
+
+    /// Moves a task to `change.to` and appends the event, in one transaction.
+    ///
+    /// Refuses an illegal move ([`StoreError::IllegalTransition`]), and a task
+    /// not in `change.expected_from` when that is given ([`StoreError::Conflict`]).
+    /// The update is a compare-and-swap on the current state: a concurrent
+    /// change makes this call fail with `Conflict`, never a lost update.
+    async fn transition(&self, id: TaskId, change: &StateChange) -> Result<Task, StoreError>;
+
+    /// Returns the events of one task, or of all tasks, ordered by event id.
+    ///
+    /// A task that does not exist has no events: [`StoreError::UnknownTask`].
+    async fn events(&self, task: Option<TaskId>) -> Result<Vec<TaskEvent>, StoreError>;
+
+    /// Takes the lease `name` for `holder` until `now + ttl`, when it is free
+    /// or expired; renews it when `holder` already holds it; otherwise
+    /// returns who holds it. One holder at a time, across processes and machines.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> Result<LeaseGrant, StoreError>;
+
+    /// Extends the lease `holder` holds to `now + ttl`, or fails with
+    /// [`StoreError::LeaseLost`] when it is not held by `holder` or expired at `now`.
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        now: Timestamp,
+    ) -> Result<Lease, StoreError>;
+
+    /// Gives up the lease; returns true when `holder` held it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StoreError>;
+
+    /// Returns the lease as recorded, expired or not, or `None` when nobody took it.
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// Records the start of a run. Its task, when it has one, must exist
+    /// ([`StoreError::UnknownTask`]). Committed at once, like every write here.
+    async fn start_trace(&self, trace: &Trace) -> Result<(), StoreError>;
+
+    /// Records how a run ended: status, end, tokens, cost, error; the
+    /// duration follows from its start. [`StoreError::UnknownTrace`] when
+    /// there is no such run.
+    async fn finish_trace(&self, id: &TraceId, end: &TraceEnd) -> Result<(), StoreError>;
+
+    /// Records the start of a span in its trace ([`StoreError::UnknownTrace`]);
+    /// its parent, when it has one, must be a span of the same trace
+    /// ([`StoreError::UnknownSpan`]).
+    async fn start_span(&self, span: &Span) -> Result<(), StoreError>;
+
+    /// Records how a span ended, adding `end.attributes` to the span's own.
+    /// [`StoreError::UnknownSpan`] when there is no such span.
+    async fn finish_span(&self, id: &SpanId, end: &SpanEnd) -> Result<(), StoreError>;
+
+    /// Stores a body once and returns its id: the same kind and body, sent by
+    /// any number of calls, is one row with one id.
+    ///
+    /// PostgreSQL text cannot hold NUL, so on both backends a NUL in the body
+    /// is stored as U+FFFD; the identity (the SHA-256) is that of the body as given.
+    async fn put_content(&self, kind: ContentKind, body: &str) -> Result<ContentId, StoreError>;
+
+    /// Appends bodies to a span's inputs or outputs, in the order given, after
+    /// any linked before. [`StoreError::UnknownSpan`] or
+    /// [`StoreError::UnknownContent`] when either does not exist; then nothing is linked.
+    async fn link_contents(
+        &self,
+        span: &SpanId,
+        direction: ContentDirection,
+        contents: &[ContentId],
+    ) -> Result<(), StoreError>;
+
+    /// Returns the latest `limit` runs, newest first.
+    async fn traces(&self, limit: u32) -> Result<Vec<Trace>, StoreError>;
+
+    /// Returns a run and its spans in the order they started, or
+    /// [`StoreError::UnknownTrace`].
+    async fn trace(&self, id: &TraceId) -> Result<(Trace, Vec<Span>), StoreError>;
+
+    /// Returns the bodies a span sent (inputs first) and received, in the
+    /// order they were linked, or [`StoreError::UnknownSpan`].
+    async fn span_contents(
+        &self,
+        span: &SpanId,
+    ) -> Result<Vec<(ContentDirection, ContentRef)>, StoreError>;
+
+    /// Returns runs' tokens and cost grouped by `group`, for runs started at
+    /// or after `since` (all runs when `None`), ordered by key (tasks by
+    /// number, runs of no task first).
+    async fn cost_by(
+        &self,
+        group: CostGroup,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<CostRow>, StoreError>;
+}
