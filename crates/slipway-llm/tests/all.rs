@@ -1,0 +1,14 @@
+//! Integration tests of `slipway-llm`, one binary for the crate: each
+//! protocol against the fake model server on loopback (streaming and not),
+//! and failures — retries, timeouts, cut streams, malformed answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod suite {
+    pub(crate) mod support;
+
+    mod chat;
+    mod failures;
+    mod messages;
+    mod responses;
+    mod scripted;
+}
