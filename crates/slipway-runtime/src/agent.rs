@@ -1,0 +1,744 @@
+//! The agent loop: model call → tool calls → results → … until the model ends
+//! its turn, the step limit, a token or cost budget, or cancellation. Every
+//! step is a span; every tool result passes through `mark_untrusted` on its
+//! way into the prompt.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use slipway_config::PriceTable;
+use slipway_llm::{Block, ChatRequest, Message, Provider, Role, StreamEvent};
+use slipway_policy::{AgentRole, mark_untrusted};
+use slipway_store::Store;
+use slipway_tools::ToolBox;
+use slipway_types::{
+    ContentDirection, ContentId, ContentKind, SpanId, SpanStatus, TaskId, TokenCounts, Trace,
+    attributes as attr, operations as op,
+};
+use tokio::sync::Notify;
+
+use crate::compaction::{self, Compacted};
+use crate::error::RuntimeError;
+use crate::ids;
+use crate::recorder::{Recorder, SpanStart};
+
+/// A model, as `[models]` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelChoice {
+    pub provider: String,
+    pub model: String,
+}
+
+impl ModelChoice {
+    /// Returns `provider:model`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+}
+
+/// The limits and settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub role: AgentRole,
+    pub model: ModelChoice,
+    pub task_id: Option<TaskId>,
+    /// Model calls at most.
+    pub max_steps: u32,
+    /// Output tokens per model call.
+    pub max_output_tokens: u32,
+    /// All tokens of the run, across calls.
+    pub token_budget: Option<u64>,
+    /// Cost of the run in micro-dollars.
+    pub cost_budget_micros: Option<i64>,
+    /// The model's context window, in tokens.
+    pub context_window: u64,
+    /// Compaction starts when a call's context passes this share of the window, in percent.
+    pub compact_at_percent: u8,
+    /// Whether prompts and responses are stored in the trace.
+    pub capture: bool,
+    /// Whether model calls stream.
+    pub stream: bool,
+}
+
+impl RunOptions {
+    /// Returns options with Slipway's defaults for `role` and `model`.
+    #[must_use]
+    pub fn new(role: AgentRole, model: ModelChoice) -> Self {
+        Self {
+            role,
+            model,
+            task_id: None,
+            max_steps: 200,
+            max_output_tokens: 8192,
+            token_budget: None,
+            cost_budget_micros: None,
+            context_window: 200_000,
+            compact_at_percent: 80,
+            capture: true,
+            stream: true,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The model ended its turn.
+    Finished,
+    StepLimit,
+    TokenBudget,
+    CostBudget,
+    Cancelled,
+}
+
+impl Stop {
+    /// Returns the reason as recorded in the trace, or `None` for a finished run.
+    #[must_use]
+    pub fn reason(self, options: &RunOptions) -> Option<String> {
+        match self {
+            Self::Finished => None,
+            Self::StepLimit => Some(format!(
+                "stopped: the step limit of {} model calls was reached",
+                options.max_steps
+            )),
+            Self::TokenBudget => Some(format!(
+                "stopped: the token budget of {} was reached",
+                options.token_budget.unwrap_or_default()
+            )),
+            Self::CostBudget => Some(format!(
+                "stopped: the cost budget of ${:.2} was reached",
+                micros_to_usd(options.cost_budget_micros.unwrap_or_default())
+            )),
+            Self::Cancelled => Some("stopped: cancelled".to_owned()),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub trace_id: slipway_types::TraceId,
+    pub stop: Stop,
+    /// The model's last text.
+    pub text: String,
+    pub tokens: TokenCounts,
+    /// `None` when a model's price is unknown.
+    pub cost_micros: Option<i64>,
+    pub steps: u32,
+    pub tool_calls: u32,
+    pub denied: u32,
+}
+
+/// What a run reports as it goes, for a person watching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    Text(String),
+    ToolCall {
+        name: String,
+        arguments: String,
+    },
+    ToolResult {
+        name: String,
+        is_error: bool,
+        denied: bool,
+        text: String,
+    },
+    Compacted {
+        before: usize,
+        after: usize,
+    },
+    Warning(String),
+}
+
+/// Receives a run's events.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: RunEvent);
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&self, _event: RunEvent) {}
+}
+
+/// Stops a run between steps, or during a model call.
+#[derive(Debug, Default)]
+pub struct Cancel {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    /// Asks the run to stop.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// One agent, ready to run tasks.
+pub struct Agent {
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) tools: Arc<ToolBox>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) prices: Arc<PriceTable>,
+    pub(crate) system: String,
+    pub(crate) options: RunOptions,
+}
+
+/// The state of a conversation in flight.
+struct Conversation {
+    messages: Vec<Message>,
+    /// The stored id of each message, when content capture is on.
+    stored: Vec<Option<ContentId>>,
+    system_id: Option<ContentId>,
+}
+
+impl Agent {
+    /// Returns an agent of `options.role` speaking to `provider` with `tools`.
+    #[must_use]
+    pub fn new(
+        provider: Arc<dyn Provider>,
+        tools: Arc<ToolBox>,
+        store: Arc<dyn Store>,
+        prices: Arc<PriceTable>,
+        system: String,
+        options: RunOptions,
+    ) -> Self {
+        Self {
+            provider,
+            tools,
+            store,
+            prices,
+            system,
+            options,
+        }
+    }
+
+    /// Runs `task` to its end, recording a new trace.
+    pub async fn run(
+        &self,
+        task: &str,
+        observer: &dyn Observer,
+        cancel: &Cancel,
+    ) -> Result<RunReport, RuntimeError> {
+        let trace = Trace {
+            id: ids::trace_id(),
+            task_id: self.options.task_id,
+            role: self.options.role.to_string(),
+            model: self.options.model.key(),
+            status: SpanStatus::Ok,
+            started_at: Timestamp::now(),
+            ended_at: None,
+            tokens: TokenCounts::default(),
+            cost_micros: Some(0),
+            error: None,
+        };
+        let recorder =
+            Arc::new(Recorder::start(Arc::clone(&self.store), trace, self.options.capture).await?);
+        let outcome = self.run_in(task, &recorder, None, observer, cancel).await;
+        match outcome {
+            Ok(report) => {
+                let (status, error) = match report.stop.reason(&self.options) {
+                    None => (SpanStatus::Ok, None),
+                    Some(reason) => (SpanStatus::Error, Some(reason)),
+                };
+                recorder.finish(status, error).await?;
+                let (tokens, cost_micros) = recorder.totals();
+                Ok(RunReport {
+                    tokens,
+                    cost_micros,
+                    ..report
+                })
+            }
+            Err((err, _, _)) => {
+                recorder
+                    .finish(SpanStatus::Error, Some(err.to_string()))
+                    .await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Runs `task` as an `invoke_agent` span of `recorder`'s trace, under `parent`.
+    pub(crate) async fn run_in(
+        &self,
+        task: &str,
+        recorder: &Arc<Recorder>,
+        parent: Option<&SpanId>,
+        observer: &dyn Observer,
+        cancel: &Cancel,
+    ) -> Result<RunReport, (RuntimeError, TokenCounts, Option<i64>)> {
+        let role = self.options.role.to_string();
+        let root = recorder
+            .start_span(SpanStart {
+                parent,
+                operation: op::INVOKE_AGENT,
+                subject: &role,
+                model: Some(&self.options.model.model),
+                provider: Some(&self.options.model.provider),
+                tool_name: None,
+                attributes: BTreeMap::from([
+                    (attr::OPERATION_NAME.to_owned(), json!(op::INVOKE_AGENT)),
+                    (attr::AGENT_NAME.to_owned(), json!(role)),
+                ]),
+            })
+            .await
+            .map_err(|e| (e.into(), TokenCounts::default(), Some(0)))?;
+        let mut run = Run::new(self, recorder, root.clone(), observer, cancel);
+        let result = run.drive(task).await;
+        let (status, error) = match &result {
+            Ok(stop) => match stop.reason(&self.options) {
+                None => (SpanStatus::Ok, None),
+                Some(reason) => (SpanStatus::Error, Some(reason)),
+            },
+            Err(e) => (SpanStatus::Error, Some(e.to_string())),
+        };
+        let ended = recorder
+            .end_span(&root, status, run.tokens, run.cost, error, BTreeMap::new())
+            .await;
+        match (result, ended) {
+            (Ok(stop), Ok(())) => Ok(RunReport {
+                trace_id: recorder.trace_id().clone(),
+                stop,
+                text: run.last_text,
+                tokens: run.tokens,
+                cost_micros: run.cost,
+                steps: run.steps,
+                tool_calls: run.tool_calls,
+                denied: run.denied,
+            }),
+            (Err(e), _) => Err((e, run.tokens, run.cost)),
+            (Ok(_), Err(e)) => Err((e.into(), run.tokens, run.cost)),
+        }
+    }
+}
+
+/// One run in progress.
+struct Run<'a> {
+    agent: &'a Agent,
+    recorder: &'a Arc<Recorder>,
+    root: SpanId,
+    observer: &'a dyn Observer,
+    cancel: &'a Cancel,
+    boundary: String,
+    tokens: TokenCounts,
+    cost: Option<i64>,
+    steps: u32,
+    tool_calls: u32,
+    denied: u32,
+    last_text: String,
+    warned_price: bool,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        agent: &'a Agent,
+        recorder: &'a Arc<Recorder>,
+        root: SpanId,
+        observer: &'a dyn Observer,
+        cancel: &'a Cancel,
+    ) -> Self {
+        Self {
+            agent,
+            recorder,
+            root,
+            observer,
+            cancel,
+            boundary: ids::boundary(),
+            tokens: TokenCounts::default(),
+            cost: Some(0),
+            steps: 0,
+            tool_calls: 0,
+            denied: 0,
+            last_text: String::new(),
+            warned_price: false,
+        }
+    }
+
+    async fn drive(&mut self, task: &str) -> Result<Stop, RuntimeError> {
+        let options = &self.agent.options;
+        let mut conversation = Conversation {
+            messages: vec![Message::user(task)],
+            stored: Vec::new(),
+            system_id: self
+                .recorder
+                .content(ContentKind::System, &self.agent.system)
+                .await?,
+        };
+        loop {
+            if let Some(stop) = self.limit_reached() {
+                return Ok(stop);
+            }
+            let response = self.chat(&mut conversation).await?;
+            let Some(response) = response else {
+                return Ok(Stop::Cancelled);
+            };
+            let calls: Vec<(String, String, String)> = response
+                .tool_calls()
+                .into_iter()
+                .map(|(id, name, args)| (id.to_owned(), name.to_owned(), args.to_owned()))
+                .collect();
+            let text = response.text();
+            if !text.is_empty() {
+                self.last_text = text;
+            }
+            let context = response.usage.total_input_tokens() + response.usage.output_tokens;
+            conversation
+                .messages
+                .push(Message::assistant(response.content));
+            if calls.is_empty() {
+                return Ok(Stop::Finished);
+            }
+            let mut results = Vec::with_capacity(calls.len());
+            for (id, name, arguments) in calls {
+                results.push(self.tool(&id, &name, &arguments).await?);
+            }
+            conversation.messages.push(Message {
+                role: Role::User,
+                content: results,
+            });
+            if self.cancel.is_cancelled() {
+                return Ok(Stop::Cancelled);
+            }
+            let threshold = options.context_window * u64::from(options.compact_at_percent) / 100;
+            if context >= threshold && conversation.messages.len() > 3 {
+                self.compact(&mut conversation).await?;
+            }
+        }
+    }
+
+    fn limit_reached(&self) -> Option<Stop> {
+        let options = &self.agent.options;
+        if self.cancel.is_cancelled() {
+            Some(Stop::Cancelled)
+        } else if self.steps >= options.max_steps {
+            Some(Stop::StepLimit)
+        } else if options
+            .token_budget
+            .is_some_and(|b| self.tokens.total() >= b)
+        {
+            Some(Stop::TokenBudget)
+        } else if options
+            .cost_budget_micros
+            .is_some_and(|b| self.cost.is_some_and(|c| c >= b))
+        {
+            Some(Stop::CostBudget)
+        } else {
+            None
+        }
+    }
+
+    /// One model call as a `chat` span; `None` when cancelled during the call.
+    async fn chat(
+        &mut self,
+        conversation: &mut Conversation,
+    ) -> Result<Option<slipway_llm::ChatResponse>, RuntimeError> {
+        let agent = self.agent;
+        let model = &agent.options.model;
+        self.steps += 1;
+        let (request, span) = self.open_chat(conversation).await?;
+
+        let observer = self.observer;
+        let mut on_event = |event: StreamEvent| {
+            if let StreamEvent::Text(text) = event {
+                observer.event(RunEvent::Text(text));
+            }
+        };
+        let call = agent.provider.chat(&request, &mut on_event);
+        let result = tokio::select! {
+            result = call => Some(result),
+            () = self.cancel.notify.notified() => None,
+        };
+        let Some(result) = result else {
+            self.recorder
+                .end_span(
+                    &span,
+                    SpanStatus::Error,
+                    TokenCounts::default(),
+                    None,
+                    Some("cancelled".into()),
+                    BTreeMap::new(),
+                )
+                .await?;
+            return Ok(None);
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(err) => {
+                let mut attributes = BTreeMap::new();
+                attributes.insert(
+                    attr::ERROR_TYPE.to_owned(),
+                    json!(crate::error::llm_error_type(&err)),
+                );
+                self.recorder
+                    .end_span(
+                        &span,
+                        SpanStatus::Error,
+                        TokenCounts::default(),
+                        None,
+                        Some(err.to_string()),
+                        attributes,
+                    )
+                    .await?;
+                return Err(RuntimeError::Model {
+                    provider: model.provider.clone(),
+                    source: err,
+                });
+            }
+        };
+        if !agent.options.stream {
+            let text = response.text();
+            if !text.is_empty() {
+                observer.event(RunEvent::Text(text));
+            }
+        }
+        self.record_response(&span, &response).await?;
+        Ok(Some(response))
+    }
+
+    /// Stores the messages not sent before, builds the request and opens its `chat` span.
+    async fn open_chat(
+        &mut self,
+        conversation: &mut Conversation,
+    ) -> Result<(ChatRequest, SpanId), RuntimeError> {
+        let agent = self.agent;
+        let model = &agent.options.model;
+        // Each message is stored once, the first time it is sent.
+        for message in &conversation.messages[conversation.stored.len()..] {
+            let body = serde_json::to_string(message).unwrap_or_default();
+            conversation
+                .stored
+                .push(self.recorder.content(ContentKind::Message, &body).await?);
+        }
+        let request = ChatRequest {
+            model: model.model.clone(),
+            system: agent.system.clone(),
+            messages: conversation.messages.clone(),
+            tools: agent
+                .tools
+                .specs()
+                .into_iter()
+                .map(crate::tool_spec)
+                .collect(),
+            max_tokens: agent.options.max_output_tokens,
+            stream: agent.options.stream,
+        };
+        let span = self
+            .recorder
+            .start_span(SpanStart {
+                parent: Some(&self.root),
+                operation: op::CHAT,
+                subject: &model.model,
+                model: Some(&model.model),
+                provider: Some(&model.provider),
+                tool_name: None,
+                attributes: BTreeMap::from([
+                    (attr::OPERATION_NAME.to_owned(), json!(op::CHAT)),
+                    (attr::PROVIDER_NAME.to_owned(), json!(model.provider)),
+                    (attr::REQUEST_MODEL.to_owned(), json!(model.model)),
+                ]),
+            })
+            .await?;
+        let inputs: Vec<ContentId> = conversation
+            .system_id
+            .iter()
+            .chain(conversation.stored.iter().flatten())
+            .copied()
+            .collect();
+        self.recorder
+            .link(&span, ContentDirection::Input, &inputs)
+            .await?;
+
+        Ok((request, span))
+    }
+
+    /// Adds a response's tokens and cost to the run and closes its `chat` span.
+    async fn record_response(
+        &mut self,
+        span: &SpanId,
+        response: &slipway_llm::ChatResponse,
+    ) -> Result<(), RuntimeError> {
+        let agent = self.agent;
+        let model = &agent.options.model;
+        let observer = self.observer;
+        let tokens = crate::tokens(&response.usage);
+        let cost = agent.prices.cost_micros(&model.key(), &tokens);
+        if cost.is_none() && !self.warned_price {
+            self.warned_price = true;
+            observer.event(RunEvent::Warning(format!(
+                "no price known for `{}`: its cost is recorded as unknown; add `[prices.\"{}\"]` to slipway.toml",
+                model.key(),
+                model.key()
+            )));
+        }
+        self.tokens += tokens;
+        self.cost = self.cost.zip(cost).map(|(a, b)| a + b);
+        self.recorder.add_usage(tokens, cost);
+        let body = serde_json::to_string(&response.content).unwrap_or_default();
+        if let Some(id) = self.recorder.content(ContentKind::Response, &body).await? {
+            self.recorder
+                .link(span, ContentDirection::Output, &[id])
+                .await?;
+        }
+        let mut attributes = BTreeMap::from([
+            (attr::RESPONSE_MODEL.to_owned(), json!(response.model)),
+            (attr::INPUT_TOKENS.to_owned(), json!(tokens.input)),
+            (attr::OUTPUT_TOKENS.to_owned(), json!(tokens.output)),
+            (
+                attr::CACHE_READ_INPUT_TOKENS.to_owned(),
+                json!(tokens.cache_read),
+            ),
+            (
+                attr::CACHE_CREATION_INPUT_TOKENS.to_owned(),
+                json!(tokens.cache_write),
+            ),
+            (
+                attr::RESPONSE_FINISH_REASONS.to_owned(),
+                json!([format!("{:?}", response.stop).to_lowercase()]),
+            ),
+        ]);
+        if let Some(id) = &response.id {
+            attributes.insert(attr::RESPONSE_ID.to_owned(), json!(id));
+        }
+        self.recorder
+            .end_span(span, SpanStatus::Ok, tokens, cost, None, attributes)
+            .await?;
+        Ok(())
+    }
+
+    /// One tool call as an `execute_tool` span; returns the result block for the model.
+    async fn tool(
+        &mut self,
+        call_id: &str,
+        name: &str,
+        arguments: &str,
+    ) -> Result<Block, RuntimeError> {
+        self.tool_calls += 1;
+        self.observer.event(RunEvent::ToolCall {
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+        });
+        let span = self
+            .recorder
+            .start_span(SpanStart {
+                parent: Some(&self.root),
+                operation: op::EXECUTE_TOOL,
+                subject: name,
+                model: None,
+                provider: None,
+                tool_name: Some(name),
+                attributes: BTreeMap::from([
+                    (attr::OPERATION_NAME.to_owned(), json!(op::EXECUTE_TOOL)),
+                    (attr::TOOL_NAME.to_owned(), json!(name)),
+                    (attr::TOOL_CALL_ID.to_owned(), json!(call_id)),
+                ]),
+            })
+            .await?;
+        if let Some(id) = self
+            .recorder
+            .content(ContentKind::ToolArguments, arguments)
+            .await?
+        {
+            self.recorder
+                .link(&span, ContentDirection::Input, &[id])
+                .await?;
+        }
+        let call = self.agent.tools.call_json(name, arguments);
+        let outcome = crate::delegation::within(self.recorder, &span, call).await;
+        let marked = mark_untrusted(&format!("tool {name}"), &outcome.text, &self.boundary);
+        if let Some(id) = self
+            .recorder
+            .content(ContentKind::ToolResult, &marked)
+            .await?
+        {
+            self.recorder
+                .link(&span, ContentDirection::Output, &[id])
+                .await?;
+        }
+        let (status, error, mut attributes) = match &outcome.denial {
+            Some(denial) => {
+                self.denied += 1;
+                (
+                    SpanStatus::Denied,
+                    Some(denial.to_string()),
+                    BTreeMap::from([(attr::ERROR_TYPE.to_owned(), json!("denied"))]),
+                )
+            }
+            None if outcome.is_error => (
+                SpanStatus::Error,
+                Some(outcome.text.clone()),
+                BTreeMap::from([(attr::ERROR_TYPE.to_owned(), json!("tool_error"))]),
+            ),
+            None => (SpanStatus::Ok, None, BTreeMap::new()),
+        };
+        attributes.insert(
+            "slipway.tool.result_bytes".to_owned(),
+            Value::from(outcome.text.len()),
+        );
+        self.recorder
+            .end_span(
+                &span,
+                status,
+                TokenCounts::default(),
+                None,
+                error,
+                attributes,
+            )
+            .await?;
+        self.observer.event(RunEvent::ToolResult {
+            name: name.to_owned(),
+            is_error: outcome.is_error,
+            denied: outcome.denial.is_some(),
+            text: outcome.text,
+        });
+        Ok(Block::ToolResult {
+            call_id: call_id.to_owned(),
+            content: marked,
+            is_error: outcome.is_error,
+        })
+    }
+
+    /// Replaces older turns by a model-written summary, as a `compaction` span.
+    async fn compact(&mut self, conversation: &mut Conversation) -> Result<(), RuntimeError> {
+        let before = conversation.messages.len();
+        let Compacted {
+            summary,
+            tokens,
+            cost,
+        } = compaction::summarize(
+            self.agent,
+            self.recorder,
+            &self.root,
+            &conversation.messages,
+            &self.boundary,
+        )
+        .await?;
+        self.tokens += tokens;
+        self.cost = self.cost.zip(cost).map(|(a, b)| a + b);
+        conversation.messages = compaction::rebuild(&conversation.messages, &summary);
+        conversation.stored.clear();
+        self.observer.event(RunEvent::Compacted {
+            before,
+            after: conversation.messages.len(),
+        });
+        Ok(())
+    }
+}
+
+/// Returns micro-dollars as dollars.
+#[must_use]
+pub fn micros_to_usd(micros: i64) -> f64 {
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let usd = micros as f64 / 1_000_000.0;
+    usd
+}
