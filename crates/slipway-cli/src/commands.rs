@@ -1,0 +1,84 @@
+//! The subcommands, one per file, and the arguments every command shares.
+
+mod agent;
+mod config;
+mod cost;
+mod demo;
+mod init;
+mod lanes;
+mod log;
+mod task;
+pub(crate) mod trace;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use crate::Outcome;
+
+/// Arguments every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Run as if started in DIR
+    #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
+    pub(crate) project: Option<PathBuf>,
+    /// PostgreSQL URL of the store, instead of SQLite in .slipway/slipway.db
+    #[arg(
+        long,
+        env = "SLIPWAY_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub(crate) database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Set up Slipway in the current git repository
+    Init(init::InitArgs),
+    /// Show the resolved configuration
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Check and query lane ownership
+    #[command(subcommand)]
+    Lanes(lanes::LanesCommand),
+    /// Add, list, show and cancel tasks
+    #[command(subcommand)]
+    Task(task::TaskCommand),
+    /// Print the task event log
+    Log(log::LogArgs),
+    /// Run an agent
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+    /// List and show traced runs
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
+    /// Show spend by model, role, task or day
+    Cost(cost::CostArgs),
+    /// Tour Slipway on a sample project it creates (no key, no network)
+    Demo(demo::DemoArgs),
+}
+
+/// Runs `command`.
+pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
+    match command {
+        Command::Init(args) => block_on(init::run(&args, global)),
+        Command::Config(cmd) => config::run(&cmd, global),
+        Command::Lanes(cmd) => lanes::run(&cmd, global),
+        Command::Task(cmd) => block_on(task::run(cmd, global)),
+        Command::Log(args) => block_on(log::run(&args, global)),
+        Command::Demo(args) => demo::run(&args, global),
+        Command::Agent(cmd) => block_on(agent::run(cmd, global)),
+        Command::Trace(cmd) => block_on(trace::run(cmd, global)),
+        Command::Cost(args) => block_on(cost::run(&args, global)),
+    }
+}
+
+pub(crate) fn block_on<F: Future<Output = Result<Outcome>>>(future: F) -> Result<Outcome> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}

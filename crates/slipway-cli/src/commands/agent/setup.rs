@@ -1,0 +1,114 @@
+//! Turning the configuration into a provider, tools and an agent.
+//!
+//! Keys come only from the environment. A committed `slipway.toml` cannot
+//! choose where a key is sent: a key goes to the provider's own API, to a base
+//! URL set in the environment, or to a loopback address.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use slipway_config::{Config, ModelRef};
+use slipway_llm::{Api, Provider, ProviderSettings};
+
+/// Returns the provider `model` names, configured from `config` and the environment.
+pub(crate) fn provider(config: &Config, model: &ModelRef) -> Result<Arc<dyn Provider>> {
+    let Some(settings) = config.providers.get(&model.provider) else {
+        bail!(
+            "no provider `{}`: add a [providers.{}] table to slipway.toml",
+            model.provider,
+            model.provider
+        );
+    };
+    let api = match settings.api.as_str() {
+        "messages" => Api::Messages,
+        "chat" => Api::Chat,
+        "responses" => Api::Responses,
+        "scripted" => Api::Scripted,
+        other => bail!("unknown api `{other}` for provider `{}`", model.provider),
+    };
+    let env_url = slipway_llm::base_url_from_env(&model.provider).filter(|u| !u.trim().is_empty());
+    let (base_url, from_file) = match (&env_url, &settings.base_url) {
+        (Some(url), _) => (url.clone(), false),
+        (None, Some(url)) => (url.clone(), true),
+        (None, None) => (slipway_llm::default_base_url(api).to_owned(), false),
+    };
+    let api_key = match &settings.api_key_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .ok()
+                .filter(|k| !k.is_empty())
+                .with_context(|| {
+                    format!(
+                        "set {var} in the environment: the `{}` provider needs its key",
+                        model.provider
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    if api_key.is_some() && from_file && !is_loopback(&base_url) {
+        let var = settings.api_key_env.as_deref().unwrap_or_default();
+        bail!(
+            "slipway.toml would send the key in {var} to {base_url}: a committed file cannot choose where keys go; \
+             if you trust that address, set it in your environment instead ({}={base_url})",
+            base_url_var(&model.provider)
+        );
+    }
+    let mut settings = ProviderSettings::new(model.provider.clone(), api, api_key);
+    settings.base_url = base_url;
+    Ok(Arc::from(slipway_llm::provider(settings)))
+}
+
+/// Returns the environment variable that sets `provider`'s base URL.
+fn base_url_var(provider: &str) -> String {
+    let name: String = provider
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}_BASE_URL")
+}
+
+/// Returns true when `url`'s host is a loopback address.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:11434/v1",
+            "http://[::1]:9/v1",
+            "http://127.0.0.9",
+        ] {
+            assert!(super::is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://api.example.com/v1",
+            "http://127.0.0.1.evil.example/v1",
+            "http://10.0.0.1/v1",
+            "https://user@evil.example",
+        ] {
+            assert!(!super::is_loopback(url), "{url}");
+        }
+    }
+}

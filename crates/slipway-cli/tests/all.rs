@@ -1,0 +1,13 @@
+//! End-to-end tests of the `slipway` binary against real git repositories and
+//! real stores (SQLite, and PostgreSQL with a database per test).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod suite {
+    mod cli;
+    mod config;
+    mod demo;
+    mod init;
+    mod lanes;
+    mod store;
+    mod task;
+}
