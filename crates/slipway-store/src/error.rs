@@ -77,6 +77,9 @@ pub enum StoreError {
     )]
     LeaseLost { name: String, holder: String },
 
+    #[error("cannot take or renew lease `{name}`: {reason}")]
+    BadLease { name: String, reason: &'static str },
+
     #[error("{context}: {source}")]
     Database {
         context: String,
@@ -137,6 +140,24 @@ impl StoreError {
 /// Formats a wait as people say it: "5 s", "0.2 s".
 fn seconds(waited: Duration) -> String {
     format!("{} s", waited.as_secs_f64())
+}
+
+/// Refuses lease arguments no caller means: an unnamed lease or holder, or a
+/// lease that expires as it is taken.
+pub(crate) fn check_lease(name: &str, holder: &str, ttl: Duration) -> Result<(), StoreError> {
+    let reason = if name.trim().is_empty() {
+        "the lease has no name; name the seam it guards"
+    } else if holder.trim().is_empty() {
+        "the holder is empty; name who takes it (an agent or task id)"
+    } else if ttl.is_zero() {
+        "a zero duration would expire at once; give it a positive time to live"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::BadLease {
+        name: name.to_owned(),
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -250,6 +250,7 @@ macro_rules! impl_store {
                 ttl: std::time::Duration,
                 now: jiff::Timestamp,
             ) -> Result<$crate::LeaseGrant, $crate::StoreError> {
+                $crate::error::check_lease(name, holder, ttl)?;
                 let now = $crate::time::truncate(now);
                 let expires = $crate::time::add(now, ttl);
                 // Each retry means the lease changed hands between our two
@@ -290,6 +291,7 @@ macro_rules! impl_store {
                 ttl: std::time::Duration,
                 now: jiff::Timestamp,
             ) -> Result<slipway_types::Lease, $crate::StoreError> {
+                $crate::error::check_lease(name, holder, ttl)?;
                 let now = $crate::time::truncate(now);
                 let expires = $crate::time::add(now, ttl);
                 let renewed = sqlx::query_as::<_, $crate::rows::LeaseRow>($crate::sql::RENEW_LEASE)

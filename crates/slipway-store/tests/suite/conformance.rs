@@ -23,6 +23,7 @@ on_both_backends!(
     replay_matches_state_after_random_sequences,
     leases_are_taken_held_and_renewed,
     leases_expire_and_are_released,
+    meaningless_lease_arguments_are_refused,
     schema_version_is_current,
     concurrent_opens_migrate_once,
     newer_schema_is_refused_untouched,
@@ -530,6 +531,30 @@ async fn leases_expire_and_are_released(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::LeaseLost { .. }), "{err}");
+}
+
+async fn meaningless_lease_arguments_are_refused(db: &TestDb) {
+    let store = db.open().await;
+    let ttl = Duration::from_secs(30);
+    let cases = [
+        ("", "task-1", ttl, "no name"),
+        ("seam:a", " ", ttl, "holder is empty"),
+        ("seam:a", "task-1", Duration::ZERO, "zero duration"),
+    ];
+    for (name, holder, ttl, says) in cases {
+        let acquired = store.acquire_lease(name, holder, ttl, at(0)).await;
+        let renewed = store.renew_lease(name, holder, ttl, at(0)).await;
+        for err in [acquired.err(), renewed.err()] {
+            let err = err.unwrap_or_else(|| panic!("{name:?}/{holder:?}/{ttl:?} is refused"));
+            assert!(
+                matches!(err, StoreError::BadLease { .. }) && err.to_string().contains(says),
+                "{err}"
+            );
+        }
+    }
+    // Nothing was recorded.
+    assert_eq!(store.lease("seam:a").await.unwrap(), None);
+    assert_eq!(store.lease("").await.unwrap(), None);
 }
 
 async fn schema_version_is_current(db: &TestDb) {
