@@ -3,7 +3,7 @@
 //!
 //! | role | read | write |
 //! | --- | --- | --- |
-//! | explorer, reviewer | the repository, except `.slipway/` | nothing |
+//! | explorer, reviewer | the repository, except `.slipway/` and `.git` | nothing |
 //! | planner | the same | its plan file only |
 //! | coder, debugger, fixer | the same | its lane's files, and the seams whose leases it holds |
 //!
@@ -235,7 +235,9 @@ impl std::error::Error for Denial {}
 
 /// Checks that the run of `grant` may read `path`: any path inside the
 /// repository in canonical form (a leading `./` dropped; `""` and `.` are
-/// the root), except Slipway's private state under `.slipway/`.
+/// the root), except Slipway's private state under `.slipway/` and git's own
+/// directory (`.git`, at any depth and in any ASCII case), whose config can
+/// hold remote URLs with tokens and which no agent needs.
 ///
 /// Every role reads the same files (DESIGN §5); the grant only shapes the
 /// message.
@@ -258,7 +260,26 @@ pub fn check_read(grant: &Grant, path: &str) -> Result<(), Denial> {
             ),
         ));
     }
+    if in_git_dir(normalized) {
+        return Err(Denial::new(
+            Action::Read,
+            path,
+            format!(
+                "`{}` is inside git's own directory, which {} may not read; read the \
+                 repository's files themselves instead",
+                normalized.escape_debug(),
+                grant.who()
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Whether any segment of `path` is `.git`, in any ASCII case (the same
+/// directory on a case-insensitive file system).
+fn in_git_dir(path: &str) -> bool {
+    path.split('/')
+        .any(|segment| segment.eq_ignore_ascii_case(".git"))
 }
 
 /// Checks that the run of `grant` may write `path` under `ownership`.
@@ -278,10 +299,7 @@ pub fn check_write(grant: &Grant, ownership: &Ownership, path: &str) -> Result<(
     if is_control_path(normalized) {
         return deny(control_reason(normalized));
     }
-    if normalized
-        .split('/')
-        .any(|segment| segment.eq_ignore_ascii_case(".git"))
-    {
+    if in_git_dir(normalized) {
         return deny(format!(
             "`{}` is inside git's own directory, which no agent may write; \
              the orchestrator makes the commits",

@@ -216,7 +216,7 @@ fn non_canonical_paths_are_refused_with_the_reason() {
 }
 
 #[test]
-fn reads_reach_everything_but_private_state() {
+fn reads_reach_everything_but_private_state_and_git() {
     let grant = Grant::new(AgentRole::Explorer);
     for path in [
         "",
@@ -225,7 +225,9 @@ fn reads_reach_everything_but_private_state() {
         "src/lib.rs",
         "slipway.toml",
         "AGENTS.md",
-        ".git/config",
+        ".gitignore",
+        ".github/workflows/ci.yml",
+        "src/.gitkeep",
         "web",
     ] {
         assert_eq!(check_read(&grant, path), Ok(()), "{path}");
@@ -239,6 +241,25 @@ fn reads_reach_everything_but_private_state() {
             denial
                 .to_string()
                 .contains("private state, which the explorer may not read"),
+            "{denial}"
+        );
+    }
+    for path in [
+        ".git",
+        ".git/config",
+        ".GIT/config",
+        "./.Git/HEAD",
+        "sub/.git/x",
+        "vendor/lib/.git",
+    ] {
+        let Err(denial) = check_read(&grant, path) else {
+            panic!("{path} should be denied");
+        };
+        assert_eq!(denial.action, Action::Read);
+        assert!(
+            denial
+                .to_string()
+                .contains("inside git's own directory, which the explorer may not read"),
             "{denial}"
         );
     }

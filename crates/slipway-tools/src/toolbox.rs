@@ -12,7 +12,8 @@ use crate::workspace::Workspace;
 /// Size caps on what the tools read, write and answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of `read_file` output before it is cut, with a note.
+    /// Bytes of a `read_file` or `search` answer before it is cut, with a
+    /// note.
     pub read_bytes: usize,
     /// Characters of one line in `read_file` and `search` output.
     pub line_chars: usize,

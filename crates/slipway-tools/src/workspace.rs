@@ -8,13 +8,22 @@
 //! gave to a lane reach a control file. Each component is opened with
 //! `O_NOFOLLOW` semantics, so the check is the open itself: there is no gap
 //! between checking a path and using it.
+//!
+//! Writes never go through an existing file: they fill a new file beside it
+//! and rename it over the old name, so the policy's decision on a name
+//! reaches only that name, never another name of the same file (a hard link).
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, File, OpenOptions};
+use cap_std::fs::{Dir, File, OpenOptions, Permissions, PermissionsExt};
+
+/// The start of a temporary file's name while a write is under way.
+const TEMP_PREFIX: &str = ".slipway-tmp-";
+/// How many random names a write tries before it gives up.
+const TEMP_ATTEMPTS: usize = 16;
 
 /// The workspace directory could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -85,40 +94,48 @@ impl Workspace {
             .map_err(|err| explain(&parent, name, path, &err))
     }
 
-    /// Opens the existing regular file `path` for reading and writing.
-    pub(crate) fn open_edit(&self, path: &str) -> Result<File, String> {
-        let (parent, name) = self.parent(path, false)?;
-        refuse_special(&parent, name, path)?;
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).follow(FollowSymlinks::No);
-        let file = parent
-            .open_with(name, &options)
-            .map_err(|err| explain(&parent, name, path, &err))?;
-        ensure_regular(&file, path)?;
-        Ok(file)
-    }
-
-    /// Opens `path` for writing, truncated, creating it and its parent
-    /// directories (beneath the handle) as needed.
-    pub(crate) fn open_write(&self, path: &str) -> Result<(File, Existed), String> {
-        let (parent, name) = self.parent(path, true)?;
-        refuse_special(&parent, name, path)?;
-        let existed = if parent.symlink_metadata(name).is_ok() {
+    /// Writes `bytes` as the whole content of the file `path`, atomically:
+    /// into a new temporary file beside it, synced, then renamed over it.
+    ///
+    /// Renaming replaces the directory entry, not the file it named, so a
+    /// write through a hard link (`src/api/x.rs` sharing `slipway.toml`'s
+    /// inode) gives the lane's name a file of its own and leaves the other
+    /// names as they were; a failed write leaves the old file whole. An
+    /// existing `path` must be a regular file this process may write, and
+    /// keeps its permission bits. With `create`, a missing file and its
+    /// parent directories (beneath the handle) are created; without, a
+    /// missing file is an error.
+    pub(crate) fn replace(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        create: bool,
+    ) -> Result<Existed, String> {
+        let (parent, name) = self.parent(path, create)?;
+        let mode = writable_mode(&parent, name, path)?;
+        if mode.is_none() && !create {
+            return Err(format!(
+                "`{path}` does not exist; list_dir shows what is there"
+            ));
+        }
+        let (temp, file) = create_temp(&parent, path)?;
+        let written = fill(&file, bytes, mode)
+            .map_err(|err| format!("cannot write `{path}`: {err}; the file was left as it was"))
+            .and_then(|()| {
+                parent
+                    .rename(&temp, &parent, name)
+                    .map_err(|err| explain(&parent, name, path, &err))
+            });
+        if let Err(message) = written {
+            // Best effort: the message about the write matters more.
+            let _ = parent.remove_file(&temp);
+            return Err(message);
+        }
+        Ok(if mode.is_some() {
             Existed::Replaced
         } else {
             Existed::New
-        };
-        let mut options = OpenOptions::new();
-        options
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .follow(FollowSymlinks::No);
-        let file = parent
-            .open_with(name, &options)
-            .map_err(|err| explain(&parent, name, path, &err))?;
-        ensure_regular(&file, path)?;
-        Ok((file, existed))
+        })
     }
 
     /// Opens the directory holding `path`'s last component.
@@ -184,6 +201,63 @@ fn refuse_special(parent: &Dir, name: &str, shown: &str) -> Result<(), String> {
         ),
         _ => Ok(()),
     }
+}
+
+/// The permission bits of the existing regular file `name`, checked
+/// writable by opening it for writing (without truncating it or following a
+/// link); `None` when there is no such name.
+fn writable_mode(parent: &Dir, name: &str, shown: &str) -> Result<Option<u32>, String> {
+    refuse_special(parent, name, shown)?;
+    let mut options = OpenOptions::new();
+    options.write(true).follow(FollowSymlinks::No);
+    match parent.open_with(name, &options) {
+        Ok(file) => {
+            ensure_regular(&file, shown)?;
+            let meta = file
+                .metadata()
+                .map_err(|err| format!("cannot read `{shown}`: {err}"))?;
+            // The set-id and sticky bits are dropped, as the kernel drops
+            // set-id bits when another process writes the file.
+            Ok(Some(meta.permissions().mode() & 0o777))
+        }
+        Err(err)
+            if err.kind() == io::ErrorKind::NotFound && parent.symlink_metadata(name).is_err() =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(explain(parent, name, shown, &err)),
+    }
+}
+
+/// Creates a new, empty temporary file in `parent` under a fresh random
+/// name; never opens a file that already exists.
+fn create_temp(parent: &Dir, shown: &str) -> Result<(String, File), String> {
+    let mut options = OpenOptions::new();
+    options
+        .write(true)
+        .create_new(true)
+        .follow(FollowSymlinks::No);
+    for _ in 0..TEMP_ATTEMPTS {
+        let temp = format!("{TEMP_PREFIX}{:016x}", fastrand::u64(..));
+        match parent.open_with(&temp, &options) {
+            Ok(file) => return Ok((temp, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(format!("cannot write `{shown}`: {err}")),
+        }
+    }
+    Err(format!(
+        "cannot write `{shown}`: no free name for a temporary file beside it after \
+         {TEMP_ATTEMPTS} tries; remove the `{TEMP_PREFIX}*` files there"
+    ))
+}
+
+/// Writes all of `bytes` to the new file, gives it `mode`, and syncs it.
+fn fill(mut file: &File, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    file.write_all(bytes)?;
+    if let Some(mode) = mode {
+        file.set_permissions(Permissions::from_mode(mode))?;
+    }
+    file.sync_all()
 }
 
 fn ensure_regular(file: &File, shown: &str) -> Result<(), String> {

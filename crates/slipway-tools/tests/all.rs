@@ -8,6 +8,7 @@ mod suite {
     mod edit_file;
     mod escapes;
     mod list_dir;
+    mod private_dirs;
     mod read_file;
     mod roles;
     mod search;

@@ -112,7 +112,9 @@ fn ref_may_read(raw: &str) -> bool {
     if path.is_empty() || path == "." {
         return true;
     }
-    plain_segments(path).is_some_and(|s| !s[0].eq_ignore_ascii_case(".slipway"))
+    plain_segments(path).is_some_and(|s| {
+        !s[0].eq_ignore_ascii_case(".slipway") && !s.iter().any(|s| s.eq_ignore_ascii_case(".git"))
+    })
 }
 
 fn lanes() -> impl Strategy<Value = Vec<LaneSpec>> {

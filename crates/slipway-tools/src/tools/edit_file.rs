@@ -1,7 +1,7 @@
 //! `edit_file {path, old, new}`: one exact, unique string replacement.
 
 use std::fmt::Write as _;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -64,7 +64,7 @@ pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         );
     }
     let path = slipway_policy::normalize_path(&args.path);
-    let mut file = cx.workspace.open_edit(path)?;
+    let mut file = cx.workspace.open_read(path)?;
     let size = file
         .metadata()
         .map_err(|err| format!("cannot read `{path}`: {err}"))?
@@ -108,11 +108,7 @@ pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         args.new,
         &text[at + args.old.len()..]
     );
-    file.set_len(0)
-        .and_then(|()| file.seek(SeekFrom::Start(0)))
-        .and_then(|_| file.write_all(edited.as_bytes()))
-        .and_then(|()| file.flush())
-        .map_err(|err| format!("cannot write `{path}`: {err}"))?;
+    cx.workspace.replace(path, edited.as_bytes(), false)?;
     let first = line_of(&text, at);
     let old_last = first + lines_spanned(&args.old).saturating_sub(1);
     let now = match lines_spanned(&args.new) {

@@ -53,8 +53,20 @@ pub(super) fn describe() -> (String, serde_json::Value) {
 /// What the search found so far.
 struct Hits {
     lines: Vec<String>,
-    capped: bool,
+    /// The bytes of `lines` joined into the answer.
+    bytes: usize,
+    /// Why the search stopped before its end, if it did.
+    cut: Option<Cut>,
     too_large: usize,
+}
+
+/// The limit that stopped a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// `Limits::search_matches`.
+    Matches,
+    /// `Limits::read_bytes`, the cap on every answer that shows file text.
+    Bytes,
 }
 
 pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
@@ -83,7 +95,8 @@ pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         .build();
     let mut hits = Hits {
         lines: Vec::new(),
-        capped: false,
+        bytes: 0,
+        cut: None,
         too_large: 0,
     };
     let limits = cx.limits;
@@ -98,19 +111,24 @@ pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         let shown = display_name(shown);
         let sink = Lossy(|number, line: &str| {
             if hits.lines.len() >= limits.search_matches {
-                hits.capped = true;
+                hits.cut = Some(Cut::Matches);
                 return Ok(false);
             }
             let text = line.trim_end_matches('\n').trim_end_matches('\r');
-            hits.lines.push(format!(
-                "{shown}:{number}: {}",
-                clip(text, limits.line_chars)
-            ));
+            let hit = format!("{shown}:{number}: {}", clip(text, limits.line_chars));
+            // Each line but the first comes after a line break.
+            let bytes = hits.bytes + usize::from(!hits.lines.is_empty()) + hit.len();
+            if bytes > limits.read_bytes && !hits.lines.is_empty() {
+                hits.cut = Some(Cut::Bytes);
+                return Ok(false);
+            }
+            hits.bytes = bytes;
+            hits.lines.push(hit);
             Ok(true)
         });
         // A file that cannot be read mid-search is skipped, as ripgrep does.
         let _ = searcher.search_file(&matcher, &file.into_std(), sink);
-        if hits.capped {
+        if hits.cut.is_some() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -155,13 +173,25 @@ fn report(hits: &Hits, args: &Args, path: &str, limits: &Limits) -> String {
             let _ = write!(out, " among files matching `{glob}`");
         }
     }
-    if hits.capped {
-        let _ = write!(
-            out,
-            "\n[only the first {} matches are shown; narrow the search with `path`, `glob` \
-             or a more precise pattern]",
-            limits.search_matches
-        );
+    match hits.cut {
+        Some(Cut::Matches) => {
+            let _ = write!(
+                out,
+                "\n[only the first {} matches are shown; narrow the search with `path`, \
+                 `glob` or a more precise pattern]",
+                limits.search_matches
+            );
+        }
+        Some(Cut::Bytes) => {
+            let _ = write!(
+                out,
+                "\n[the answer was cut after {} matches to stay under {} bytes; narrow the \
+                 search with `path`, `glob` or a more precise pattern]",
+                hits.lines.len(),
+                limits.read_bytes
+            );
+        }
+        None => {}
     }
     if hits.too_large > 0 {
         let _ = write!(

@@ -1,7 +1,5 @@
 //! `write_file {path, content}`: creates or replaces a whole file.
 
-use std::io::Write;
-
 use serde::Deserialize;
 use serde_json::json;
 use slipway_policy::check_write;
@@ -48,10 +46,7 @@ pub(super) fn run(cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         .into());
     }
     let path = slipway_policy::normalize_path(&args.path);
-    let (mut file, existed) = cx.workspace.open_write(path)?;
-    file.write_all(args.content.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|err| format!("cannot write `{path}`: {err}"))?;
+    let existed = cx.workspace.replace(path, args.content.as_bytes(), true)?;
     let lines = args.content.lines().count();
     let what = match existed {
         Existed::New => "created",

@@ -334,3 +334,74 @@ async fn reads_escape_no_more_than_writes() {
     let root = ok(&tools, "list_dir", json!({})).await;
     assert!(root.contains("out -> ../outside"), "{root}");
 }
+
+#[tokio::test]
+async fn a_hard_link_in_the_lane_is_replaced_never_written_through() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let fx = Fixture::new();
+    let before = fx.protected();
+    fx.hard_link("slipway.toml", "src/api/x.rs");
+    fx.hard_link(".git/config", "src/api/y.rs");
+    let tools = fx.toolbox(coder("api"));
+    let write = ok(
+        &tools,
+        "write_file",
+        json!({"path": "src/api/x.rs", "content": "pwned\n"}),
+    )
+    .await;
+    assert_eq!(write, "replaced `src/api/x.rs`: 6 bytes, 1 line");
+    assert_eq!(fx.read("src/api/x.rs").as_deref(), Some("pwned\n"));
+    let edit = ok(
+        &tools,
+        "edit_file",
+        json!({"path": "src/api/y.rs", "old": "[core]\n", "new": "[core]\n\thooksPath = /tmp/x\n"}),
+    )
+    .await;
+    assert_eq!(
+        edit,
+        "edited `src/api/y.rs`: lines 1-1 replaced, now lines 1-2"
+    );
+    assert_eq!(
+        fx.read("src/api/y.rs").as_deref(),
+        Some("[core]\n\thooksPath = /tmp/x\n")
+    );
+    assert_eq!(fx.protected(), before);
+    assert_eq!(fx.read(".git/config").as_deref(), Some("[core]\n"));
+    for path in [
+        "slipway.toml",
+        ".git/config",
+        "src/api/x.rs",
+        "src/api/y.rs",
+    ] {
+        let links = std::fs::metadata(fx.root.join(path)).map_or(0, |meta| meta.nlink());
+        assert_eq!(links, 1, "{path} should have one name again");
+    }
+    // The write went through a temporary file that is gone now.
+    assert_eq!(fx.names("src/api"), ["found.rs", "lib.rs", "x.rs", "y.rs"]);
+
+    // A symbolic link is still refused, not replaced.
+    fx.symlink("../../slipway.toml", "src/api/z.rs");
+    let link = error(
+        &tools,
+        "write_file",
+        json!({"path": "src/api/z.rs", "content": "pwned"}),
+    )
+    .await;
+    assert!(
+        link.contains("`src/api/z.rs` is a symbolic link to `../../slipway.toml`"),
+        "{link}"
+    );
+    let edit_link = error(
+        &tools,
+        "edit_file",
+        json!({"path": "src/api/z.rs", "old": "spec", "new": "x"}),
+    )
+    .await;
+    assert_eq!(edit_link, link);
+    assert!(
+        std::fs::symlink_metadata(fx.root.join("src/api/z.rs"))
+            .is_ok_and(|meta| meta.file_type().is_symlink())
+    );
+    assert_eq!(fx.protected(), before);
+}

@@ -172,3 +172,73 @@ async fn private_state_is_denied_but_control_files_are_readable() {
     let config = ok(&tools, "read_file", json!({"path": "slipway.toml"})).await;
     assert!(config.contains("spec = "));
 }
+
+#[tokio::test]
+async fn a_huge_file_is_read_no_further_than_the_answer_needs() {
+    let fx = Fixture::new();
+    // One line of 4 MB with no break in it, then two million short lines.
+    let mut huge = "x".repeat(4 << 20);
+    huge.push('\n');
+    huge.push_str(&"z\n".repeat(2_000_000));
+    fx.put("huge.txt", &huge);
+    let limits = Limits {
+        read_bytes: 2100,
+        ..Limits::default()
+    };
+    let tools = fx.toolbox_with(explorer(), limits);
+    let text = ok(&tools, "read_file", json!({"path": "huge.txt"})).await;
+    let first = format!(
+        "     1\t{}… [line cut at 2000 characters]\n",
+        "x".repeat(2000)
+    );
+    let shown = (2..=7)
+        .map(|n| format!("{n:>6}\tz\n"))
+        .collect::<Vec<_>>()
+        .concat();
+    let Some(note) = text.strip_prefix(&format!("{first}{shown}")) else {
+        panic!("{text}");
+    };
+    // The file is not read to its end to count its lines.
+    let Some(count) = note
+        .strip_prefix("[output cut at line 7 of more than ")
+        .and_then(|rest| {
+            rest.strip_suffix(
+                " to stay under 2100 bytes; call read_file with start_line 8 to read on]",
+            )
+        })
+    else {
+        panic!("{note}");
+    };
+    let count: u64 = count.parse().unwrap_or_default();
+    assert!((8..2_000_001).contains(&count), "{note}");
+
+    let range = ok(
+        &tools,
+        "read_file",
+        json!({"path": "huge.txt", "start_line": 3, "end_line": 4}),
+    )
+    .await;
+    let Some(count) = range
+        .strip_prefix("     3\tz\n     4\tz\n[lines 3-4 of more than ")
+        .and_then(|rest| rest.strip_suffix(']'))
+    else {
+        panic!("{range}");
+    };
+    let count: u64 = count.parse().unwrap_or_default();
+    assert!((4..2_000_001).contains(&count), "{range}");
+}
+
+#[tokio::test]
+async fn a_single_line_of_megabytes_is_cut_to_the_line_limit() {
+    let fx = Fixture::new();
+    fx.put("one.txt", &"é".repeat(3 << 20));
+    let tools = fx.toolbox(explorer());
+    let text = ok(&tools, "read_file", json!({"path": "one.txt"})).await;
+    assert_eq!(
+        text,
+        format!(
+            "     1\t{}… [line cut at 2000 characters]\n",
+            "é".repeat(2000)
+        )
+    );
+}

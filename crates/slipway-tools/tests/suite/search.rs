@@ -163,3 +163,31 @@ async fn many_matches_are_capped_with_a_note_and_binary_files_skipped() {
          precise pattern]"
     );
 }
+
+#[tokio::test]
+async fn a_long_answer_is_cut_by_size_with_a_note() {
+    let fx = Fixture::new();
+    let wide = (0..50)
+        .map(|n| format!("hit {n:02} {}", "w".repeat(100)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    fx.put("wide.txt", &wide);
+    let limits = Limits {
+        read_bytes: 1000,
+        ..Limits::default()
+    };
+    let tools = fx.toolbox_with(explorer(), limits);
+    let text = ok(&tools, "search", json!({"pattern": "^hit"})).await;
+    // Each match is `wide.txt:N: hit NN w…w`, about 120 bytes: eight fit.
+    let shown: Vec<String> = (0..8)
+        .map(|n| format!("wide.txt:{}: hit {n:02} {}", n + 1, "w".repeat(100)))
+        .collect();
+    assert_eq!(
+        text,
+        format!(
+            "{}\n[the answer was cut after 8 matches to stay under 1000 bytes; narrow the \
+             search with `path`, `glob` or a more precise pattern]",
+            shown.join("\n")
+        )
+    );
+}

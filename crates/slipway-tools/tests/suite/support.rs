@@ -86,6 +86,28 @@ impl Fixture {
         }
     }
 
+    /// Makes `link` (in the repository) another name of the file `target`.
+    pub(crate) fn hard_link(&self, target: &str, link: &str) {
+        let link = self.root.join(link);
+        if let Err(err) = fs::hard_link(self.root.join(target), &link) {
+            panic!("cannot link {}: {err}", link.display());
+        }
+    }
+
+    /// The names in the repository's directory `dir`, sorted.
+    pub(crate) fn names(&self, dir: &str) -> Vec<String> {
+        let entries = match fs::read_dir(self.root.join(dir)) {
+            Ok(entries) => entries,
+            Err(err) => panic!("cannot list {dir}: {err}"),
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Every file outside the repository and every control file, with its
     /// content: what no tool may change.
     pub(crate) fn protected(&self) -> BTreeMap<PathBuf, String> {

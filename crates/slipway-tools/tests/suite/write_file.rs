@@ -71,3 +71,36 @@ async fn refuses_directories_oversized_content_and_paths_beneath_files() {
         "bad arguments for write_file: missing field `content`"
     );
 }
+
+#[tokio::test]
+async fn a_replaced_or_edited_file_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let fx = Fixture::new();
+    fx.put("src/api/run.sh", "echo one\n");
+    let script = fx.root.join("src/api/run.sh");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path).map_or(0, |meta| meta.permissions().mode() & 0o777)
+    };
+    if let Err(err) = std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o751)) {
+        panic!("{err}");
+    }
+    let tools = fx.toolbox(coder("api"));
+    ok(
+        &tools,
+        "write_file",
+        json!({"path": "src/api/run.sh", "content": "echo two\n"}),
+    )
+    .await;
+    assert_eq!(fx.read("src/api/run.sh").as_deref(), Some("echo two\n"));
+    assert_eq!(mode(&script), 0o751);
+    ok(
+        &tools,
+        "edit_file",
+        json!({"path": "src/api/run.sh", "old": "two", "new": "three"}),
+    )
+    .await;
+    assert_eq!(fx.read("src/api/run.sh").as_deref(), Some("echo three\n"));
+    assert_eq!(mode(&script), 0o751);
+    assert_eq!(fx.names("src/api"), ["found.rs", "lib.rs", "run.sh"]);
+}
