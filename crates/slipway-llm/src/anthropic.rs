@@ -17,14 +17,27 @@ pub(crate) const PATH: &str = "/v1/messages";
 /// The `anthropic-version` header this client speaks.
 pub(crate) const VERSION: &str = "2023-06-01";
 
-/// Returns the request body. The system prompt and the last tool carry
-/// `cache_control` breakpoints: together they are the stable prefix.
+/// Returns the request body, with `cache_control` breakpoints where the
+/// cacheable prefixes end. The API reads tools, then the system prompt, then
+/// the messages, and a breakpoint caches everything before it, so there are
+/// two: on the system prompt (or, without one, on the last tool), which
+/// covers the tools too; and on the last block of the messages, so that the
+/// next turn, which repeats this conversation, reads it from the cache. The
+/// API allows four.
 pub(crate) fn request_body(request: &ChatRequest) -> Value {
     let ephemeral = json!({"type": "ephemeral"});
+    let mut messages: Vec<Value> = request.messages.iter().map(message).collect();
+    let last_block = messages
+        .iter_mut()
+        .rev()
+        .find_map(|message| message["content"].as_array_mut()?.last_mut());
+    if let Some(block) = last_block {
+        block["cache_control"] = ephemeral.clone();
+    }
     let mut body = json!({
         "model": request.model,
         "max_tokens": request.max_tokens,
-        "messages": request.messages.iter().map(message).collect::<Vec<_>>(),
+        "messages": messages,
     });
     if !request.system.is_empty() {
         body["system"] = json!([{
@@ -45,7 +58,9 @@ pub(crate) fn request_body(request: &ChatRequest) -> Value {
                 })
             })
             .collect();
-        if let Some(last) = tools.last_mut() {
+        if request.system.is_empty()
+            && let Some(last) = tools.last_mut()
+        {
             last["cache_control"] = ephemeral;
         }
         body["tools"] = Value::Array(tools);
@@ -271,17 +286,81 @@ mod tests {
         }
     }
 
+    /// Returns where the body's `cache_control` breakpoints are, as JSON
+    /// pointers, in the order the API reads them.
+    fn breakpoints(body: &Value) -> Vec<String> {
+        fn walk(value: &Value, at: &str, found: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if map.contains_key("cache_control") {
+                        found.push(at.to_owned());
+                    }
+                    for (key, value) in map {
+                        walk(value, &format!("{at}/{key}"), found);
+                    }
+                }
+                Value::Array(items) => {
+                    for (index, value) in items.iter().enumerate() {
+                        walk(value, &format!("{at}/{index}"), found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        for part in ["tools", "system", "messages"] {
+            walk(&body[part], &format!("/{part}"), &mut found);
+        }
+        found
+    }
+
     #[test]
-    fn body_marks_the_stable_prefix_and_keeps_history_valid() {
+    fn body_marks_the_prefix_and_the_conversation_and_keeps_history_valid() {
         let body = request_body(&request());
-        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
-        assert!(body["tools"][0].get("cache_control").is_none());
-        assert_eq!(body["tools"][1]["cache_control"]["type"], "ephemeral");
+        assert_eq!(
+            breakpoints(&body),
+            ["/system/0", "/messages/2/content/0"],
+            "the system breakpoint covers the tools"
+        );
+        assert_eq!(
+            body["system"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
+        assert_eq!(
+            body["messages"][2]["content"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
         let assistant = &body["messages"][1]["content"];
         assert_eq!(assistant.as_array().unwrap().len(), 1, "empty text dropped");
         assert_eq!(assistant[0]["input"], json!({}));
         assert_eq!(body["messages"][2]["content"][0]["is_error"], true);
         assert!(body.get("stream").is_none());
+    }
+
+    #[test]
+    fn without_a_system_prompt_the_last_tool_marks_the_prefix() {
+        let mut request = request();
+        request.system.clear();
+        let body = request_body(&request);
+        assert!(body.get("system").is_none());
+        assert_eq!(breakpoints(&body), ["/tools/1", "/messages/2/content/0"]);
+    }
+
+    #[test]
+    fn the_conversation_breakpoint_goes_on_the_last_block_sent() {
+        let mut request = request();
+        request.tools.clear();
+        // A last message whose only block is dropped (empty text).
+        request
+            .messages
+            .push(Message::assistant(vec![Block::text("")]));
+        let body = request_body(&request);
+        assert_eq!(body["messages"][3]["content"], json!([]));
+        assert_eq!(breakpoints(&body), ["/system/0", "/messages/2/content/0"]);
+
+        request.messages.clear();
+        request.system.clear();
+        assert!(breakpoints(&request_body(&request)).is_empty());
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The HTTP transport shared by the three protocols: one POST per attempt,
-//! the per-attempt timeout, reading a body whole or as a stream, and the
-//! retry loop.
+//! the timeouts, reading a body whole or as a stream (within the limits of
+//! `body`), and the retry loop.
+//!
+//! Redirects are not followed: the Anthropic key travels in `x-api-key`,
+//! which an HTTP client does not strip when a redirect leads to another
+//! host, so a redirect is an error that names where it pointed.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -12,14 +16,25 @@ use crate::retry::{parse_retry_after, parse_retry_after_ms};
 use crate::wire::{parse_response, path, request_body};
 use crate::{
     Api, ChatRequest, ChatResponse, LlmError, Provider, ProviderSettings, StreamDecoder,
-    StreamEvent, anthropic,
+    StreamEvent, anthropic, body,
 };
+
+/// The longest wait for a connection to the API.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest silence in the middle of an answer's body. Anthropic sends
+/// `ping` events while a streamed answer is slow, so a longer silence is a
+/// stalled connection. The wait for the answer to start is bounded by the
+/// provider's timeout only: a reply that is not streamed starts once the
+/// model has finished, which may take minutes.
+const IDLE_TIMEOUT: Duration = Duration::from_mins(2);
 
 pub(crate) struct HttpProvider {
     settings: ProviderSettings,
     url: String,
     /// The client, or why it could not be built (reported on every call).
     client: Result<reqwest::Client, String>,
+    idle_timeout: Duration,
 }
 
 impl HttpProvider {
@@ -34,7 +49,14 @@ impl HttpProvider {
             settings,
             url,
             client,
+            idle_timeout: IDLE_TIMEOUT,
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
     }
 
     fn headers(&self, stream: bool) -> Result<HeaderMap, LlmError> {
@@ -89,37 +111,58 @@ impl HttpProvider {
             .send()
             .await
             .map_err(|error| send_error(&error))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after(response.headers());
-            let body = match response.text().await {
-                Ok(body) => body,
-                Err(error) => format!("(the body could not be read: {})", error_chain(&error)),
-            };
-            return Err(LlmError::Http {
-                status: status.as_u16(),
-                body,
-                retry_after,
-            });
+        if !response.status().is_success() {
+            return Err(self.error_answer(response).await);
         }
         if stream && !is_json(response.headers()) {
-            let mut decoder = StreamDecoder::new(self.settings.api)?;
-            while !decoder.is_done() {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => decoder.push(&chunk, on_event)?,
-                    Ok(None) => break,
-                    Err(error) => return Err(LlmError::stream_closed(error_chain(&error))),
-                }
-            }
-            decoder.finish()
+            self.read_stream(response, on_event).await
         } else {
             // A server may answer a streaming request with a plain body.
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|error| LlmError::stream_closed(error_chain(&error)))?;
+            let bytes = body::whole(&mut response, self.idle_timeout).await?;
             parse_response(self.settings.api, &bytes)
         }
+    }
+
+    /// Returns the error an answer with an error status (or a redirect) is.
+    async fn error_answer(&self, mut response: reqwest::Response) -> LlmError {
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let location = if status.is_redirection() {
+            redirect_target(&response)
+        } else {
+            None
+        };
+        let body = body::error_text(&mut response, self.idle_timeout).await;
+        LlmError::Http {
+            status: status.as_u16(),
+            body,
+            retry_after,
+            location,
+        }
+    }
+
+    /// Decodes a streamed answer; a stream cut short carries the usage it
+    /// reported before the cut.
+    async fn read_stream(
+        &self,
+        mut response: reqwest::Response,
+        on_event: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<ChatResponse, LlmError> {
+        let mut decoder = StreamDecoder::new(self.settings.api)?;
+        let mut read = Ok(());
+        while !decoder.is_done() {
+            read = match body::next_chunk(&mut response, self.idle_timeout).await {
+                Ok(Some(chunk)) => decoder.push(chunk.as_ref(), on_event),
+                Ok(None) => break,
+                Err(error) => Err(error),
+            };
+            if read.is_err() {
+                break;
+            }
+        }
+        let usage = decoder.usage();
+        read.and_then(|()| decoder.finish())
+            .map_err(|error| error.with_partial_usage(usage))
     }
 }
 
@@ -161,7 +204,10 @@ impl Provider for HttpProvider {
             let error = match outcome {
                 Ok(Ok(response)) => return Ok(response),
                 Ok(Err(error)) => error,
-                Err(_) => LlmError::Timeout { after: timeout },
+                Err(_) => LlmError::Timeout {
+                    after: timeout,
+                    idle: false,
+                },
             };
             // Events already shown cannot be taken back: the caller decides.
             if streamed {
@@ -174,6 +220,7 @@ impl Provider for HttpProvider {
                 provider = %self.settings.name,
                 retry = retry + 1,
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                partial_usage = ?error.partial_usage(),
                 %error,
                 "model call failed; retrying"
             );
@@ -191,6 +238,8 @@ fn build_client() -> Result<reqwest::Client, reqwest::Error> {
     }
     reqwest::Client::builder()
         .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
         .build()
 }
 
@@ -207,6 +256,18 @@ fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.trim_start().starts_with("application/json"))
+}
+
+/// Returns where a redirect points, made absolute.
+fn redirect_target(response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(header::LOCATION)?;
+    let location = String::from_utf8_lossy(location.as_bytes());
+    Some(
+        response
+            .url()
+            .join(&location)
+            .map_or_else(|_| location.into_owned(), String::from),
+    )
 }
 
 /// Reads `retry-after-ms` (OpenAI) or else `retry-after`.
@@ -230,7 +291,7 @@ fn send_error(error: &reqwest::Error) -> LlmError {
 }
 
 /// Joins an error and its sources: reqwest's own message alone is terse.
-fn error_chain(error: &reqwest::Error) -> String {
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -243,3 +304,7 @@ fn error_chain(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

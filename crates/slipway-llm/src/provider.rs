@@ -131,6 +131,32 @@ pub fn default_base_url(api: Api) -> &'static str {
     }
 }
 
+/// Returns true when `url` is an `http`/`https` URL, without user info, whose
+/// host is loopback (`localhost`, `127.0.0.0/8`, `::1`), as the HTTP client
+/// will parse it: a backslash or an `@` cannot make another host look local.
+#[must_use]
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url.trim()) else {
+        return false;
+    };
+    if !matches!(parsed.scheme(), "http" | "https")
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return false;
+    }
+    // The parser has already normalised the host: IPv4 in dotted decimal,
+    // IPv6 in brackets, names in lower case.
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Returns `{PROVIDER}_BASE_URL` from the environment (`ANTHROPIC_BASE_URL`,
 /// `OPENAI_BASE_URL`, `-` read as `_`), when set and not empty.
 #[must_use]
@@ -215,5 +241,32 @@ mod tests {
             !text.contains("sk-secret") && text.contains("<redacted>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:11434/v1",
+            "http://[::1]:9/v1",
+            "http://127.0.0.9",
+            "http://LOCALHOST:8080",
+            "http://127.1/v1",
+        ] {
+            assert!(super::is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://api.example.com/v1",
+            "http://127.0.0.1.evil.example/v1",
+            "http://10.0.0.1/v1",
+            "https://user@evil.example",
+            "http://evil.example\\@127.0.0.1/v1",
+            "http://evil.example\\@localhost",
+            "http://user:pw@127.0.0.1/v1",
+            "ftp://127.0.0.1/",
+            "not a url",
+        ] {
+            assert!(!super::is_loopback_url(url), "{url}");
+        }
     }
 }

@@ -96,6 +96,7 @@ mod tests {
             status,
             body: String::new(),
             retry_after,
+            location: None,
         }
     }
 

@@ -6,8 +6,13 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::sse::{SseError, SseParser};
-use crate::{Api, Block, ChatRequest, ChatResponse, LlmError, StreamEvent};
+use crate::{Api, Block, ChatRequest, ChatResponse, LlmError, StreamEvent, Usage};
 use crate::{anthropic, openai_chat, openai_responses};
+
+/// The most text and tool-call arguments, together, a streamed reply may
+/// carry (32 MiB, far beyond any model's output limit): a guard against a
+/// server that never stops.
+pub const MAX_STREAMED_BYTES: usize = 32 * 1024 * 1024;
 
 /// Returns the request path below the base URL.
 pub(crate) fn path(api: Api) -> &'static str {
@@ -17,6 +22,15 @@ pub(crate) fn path(api: Api) -> &'static str {
         Api::Responses => openai_responses::PATH,
         Api::Scripted => "",
     }
+}
+
+/// Returns the base URL of a full endpoint URL: `location` without the
+/// request path of one of the protocols, if it ends with one.
+pub(crate) fn base_of(location: &str) -> Option<&str> {
+    [Api::Messages, Api::Chat, Api::Responses]
+        .into_iter()
+        .find_map(|api| location.strip_suffix(path(api)))
+        .filter(|base| !base.is_empty())
 }
 
 /// Returns the JSON body `request` becomes in `api`'s protocol.
@@ -57,10 +71,14 @@ fn no_wire_format() -> LlmError {
 /// Never panics, whatever the bytes: malformed input is
 /// [`LlmError::Protocol`], input that stops before the protocol's last event
 /// is [`LlmError::StreamClosed`], and an error event is
-/// [`LlmError::Provider`]. After an error the decoder is spent.
+/// [`LlmError::Provider`]. A reply whose text and tool-call arguments pass
+/// [`MAX_STREAMED_BYTES`] is [`LlmError::Protocol`], and what passes the
+/// limit is not forwarded. After an error the decoder is spent.
 pub struct StreamDecoder {
     sse: SseParser,
     state: State,
+    /// Bytes of text and tool-call arguments seen so far.
+    streamed: usize,
 }
 
 enum State {
@@ -84,6 +102,7 @@ impl StreamDecoder {
         Ok(Self {
             sse: SseParser::new(),
             state,
+            streamed: 0,
         })
     }
 
@@ -101,13 +120,43 @@ impl StreamDecoder {
             if self.is_done() {
                 break;
             }
+            let mut streamed = self.streamed;
+            let mut forward = |event: StreamEvent| {
+                streamed = streamed.saturating_add(match &event {
+                    StreamEvent::Text(text) => text.len(),
+                    StreamEvent::ToolArguments { delta, .. } => delta.len(),
+                    StreamEvent::ToolCallStarted { .. } => 0,
+                });
+                if streamed <= MAX_STREAMED_BYTES {
+                    on_event(event);
+                }
+            };
             match &mut self.state {
-                State::Messages(decoder) => decoder.event(&event, on_event)?,
-                State::Chat(decoder) => decoder.event(&event, on_event)?,
-                State::Responses(decoder) => decoder.event(&event, on_event)?,
+                State::Messages(decoder) => decoder.event(&event, &mut forward)?,
+                State::Chat(decoder) => decoder.event(&event, &mut forward)?,
+                State::Responses(decoder) => decoder.event(&event, &mut forward)?,
+            }
+            self.streamed = streamed;
+            if self.streamed > MAX_STREAMED_BYTES {
+                return Err(LlmError::protocol(format!(
+                    "a streamed reply with more than {MAX_STREAMED_BYTES} bytes (32 MiB) of text and tool-call arguments, the most this client keeps"
+                )));
             }
         }
         Ok(())
+    }
+
+    /// Returns the usage the stream has reported so far. Messages reports
+    /// input tokens at the start and output tokens near the end, Chat
+    /// Completions everything in its last chunk, Responses only in its
+    /// terminal event (so nothing before it).
+    #[must_use]
+    pub fn usage(&self) -> Usage {
+        match &self.state {
+            State::Messages(decoder) => decoder.usage(),
+            State::Chat(decoder) => decoder.usage(),
+            State::Responses(_) => Usage::default(),
+        }
     }
 
     /// Returns true once the protocol's last event has arrived; what

@@ -82,6 +82,10 @@ impl Decoder {
         self.done
     }
 
+    pub(crate) fn usage(&self) -> Usage {
+        self.usage
+    }
+
     pub(crate) fn event(
         &mut self,
         event: &SseEvent,

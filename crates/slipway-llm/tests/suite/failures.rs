@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use slipway_llm::{Api, LlmError, RetryPolicy, StreamEvent};
-use slipway_test_support::{FakeModel, Reply, Turn};
+use slipway_llm::{Api, LlmError, RetryPolicy, StreamEvent, Usage};
+use slipway_test_support::{FakeModel, FakeUsage, Protocol, Reply, Turn};
 
+use super::loopback::RawServer;
 use super::support::{call, request, settings};
 
 #[tokio::test]
@@ -81,11 +82,15 @@ async fn a_400_is_not_retried_and_its_body_is_in_the_error() {
         status,
         body: kept,
         retry_after,
+        location,
     } = &error
     else {
         panic!("{error:?}")
     };
-    assert_eq!((*status, kept.as_str(), *retry_after), (400, body, None));
+    assert_eq!(
+        (*status, kept.as_str(), *retry_after, location.as_deref()),
+        (400, body, None, None)
+    );
     assert!(
         error.to_string().contains("max_tokens: 99999999 > 64000"),
         "{error}"
@@ -113,7 +118,8 @@ async fn a_slow_answer_times_out_and_the_retry_succeeds() {
     assert_eq!(
         response.unwrap_err(),
         LlmError::Timeout {
-            after: Duration::from_millis(300)
+            after: Duration::from_millis(300),
+            idle: false,
         }
     );
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -177,8 +183,77 @@ async fn a_stream_cut_after_output_is_returned_for_the_caller_to_decide() {
     let error = response.unwrap_err();
     assert!(matches!(error, LlmError::StreamClosed { .. }), "{error:?}");
     assert!(error.is_retryable());
+    assert_eq!(
+        error.partial_usage(),
+        None,
+        "Chat Completions reports usage only in its last chunk"
+    );
     assert_eq!(events.len(), 2);
     assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_messages_stream_cut_after_output_keeps_the_usage_it_reported() {
+    let usage = FakeUsage {
+        input: 12,
+        output: 34,
+        cache_read: 1000,
+        cache_write: 200,
+        reasoning: 0,
+    };
+    // message_start (with the input counts), ping, the text block's start
+    // and its first piece, then half of the second.
+    let fake = FakeModel::start([Turn::cut(hello(), 4).usage(usage), Turn::Reply(hello())]);
+    let (events, response) = call(settings(&fake, Api::Messages), &request(true)).await;
+    let error = response.unwrap_err();
+    assert!(matches!(error, LlmError::StreamClosed { .. }), "{error:?}");
+    assert!(
+        !events.is_empty(),
+        "output was shown, so the call is not retried"
+    );
+    assert_eq!(
+        error.partial_usage(),
+        Some(Usage {
+            input_tokens: 12,
+            cache_read_tokens: 1000,
+            cache_write_tokens: 200,
+            output_tokens: 1,
+            reasoning_tokens: 0,
+        })
+    );
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_key_stays_home() {
+    let elsewhere = FakeModel::start([Turn::text("the key went astray")]);
+    let target = format!("{}/v1/messages", elsewhere.base_url(Protocol::Messages));
+    let redirecting = RawServer::start(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n"
+    ));
+    let mut settings = settings(&elsewhere, Api::Messages);
+    settings.base_url = redirecting.base_url();
+    let (_, response) = call(settings, &request(false)).await;
+    let error = response.unwrap_err();
+    assert_eq!(error.status(), Some(307));
+    assert!(!error.is_retryable());
+    let LlmError::Http { location, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(location.as_deref(), Some(target.as_str()));
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "redirects to {target}; set the base URL to {}",
+            elsewhere.base_url(Protocol::Messages)
+        )),
+        "{message}"
+    );
+    assert_eq!(redirecting.requests(), 1, "asked once, not retried");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "nothing reached the target"
+    );
 }
 
 #[tokio::test]

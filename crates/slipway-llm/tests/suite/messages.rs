@@ -1,7 +1,7 @@
 //! Anthropic Messages against the fake server.
 
-use serde_json::json;
-use slipway_llm::{Api, LlmError, StopReason, StreamEvent, Usage};
+use serde_json::{Value, json};
+use slipway_llm::{Api, Block, LlmError, Message, Role, StopReason, StreamEvent, Usage};
 use slipway_test_support::{FakeModel, FakeToolCall, FakeUsage, Reply, Turn};
 
 use super::support::{KEY, call, replay, request, settings};
@@ -50,9 +50,16 @@ async fn a_text_reply_with_headers_cache_breakpoints_and_usage() {
         body["system"],
         json!([{"type": "text", "text": "You are a careful engineer.", "cache_control": {"type": "ephemeral"}}])
     );
-    assert!(body["tools"][0].get("cache_control").is_none());
+    assert!(
+        body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|tool| tool.get("cache_control").is_none()),
+        "the system breakpoint covers the tools, which come before it"
+    );
     assert_eq!(
-        body["tools"][1]["cache_control"],
+        body["messages"][0]["content"][0]["cache_control"],
         json!({"type": "ephemeral"})
     );
     assert_eq!(
@@ -201,4 +208,69 @@ async fn no_key_sends_no_key_header() {
     let (_, response) = call(settings, &request(false)).await;
     response.unwrap();
     assert_eq!(fake.requests()[0].header("x-api-key"), None);
+}
+
+/// Counts the `cache_control` breakpoints anywhere in a request body.
+fn breakpoints(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => {
+            usize::from(map.contains_key("cache_control"))
+                + map.values().map(breakpoints).sum::<usize>()
+        }
+        Value::Array(items) => items.iter().map(breakpoints).sum(),
+        _ => 0,
+    }
+}
+
+#[tokio::test]
+async fn the_conversation_is_cached_up_to_its_last_block() {
+    let fake = FakeModel::start([Turn::text("Done.")]);
+    let mut request = request(true);
+    request.messages.extend([
+        Message::assistant(vec![
+            Block::text("Reading."),
+            Block::ToolCall {
+                id: "toolu_1".into(),
+                name: "read_file".into(),
+                arguments: r#"{"path": "a"}"#.into(),
+            },
+            Block::ToolCall {
+                id: "toolu_2".into(),
+                name: "read_file".into(),
+                arguments: r#"{"path": "b"}"#.into(),
+            },
+        ]),
+        Message {
+            role: Role::User,
+            content: vec![
+                Block::ToolResult {
+                    call_id: "toolu_1".into(),
+                    content: "alpha".into(),
+                    is_error: false,
+                },
+                Block::ToolResult {
+                    call_id: "toolu_2".into(),
+                    content: "beta".into(),
+                    is_error: false,
+                },
+            ],
+        },
+    ]);
+    let (_, response) = call(settings(&fake, Api::Messages), &request).await;
+    assert_eq!(response.unwrap().text(), "Done.");
+
+    let body = &fake.requests()[0].body;
+    let ephemeral = json!({"type": "ephemeral"});
+    let last = &body["messages"][2]["content"][1];
+    assert_eq!(last["tool_use_id"], "toolu_2");
+    assert_eq!(
+        last["cache_control"], ephemeral,
+        "the last block of the last message"
+    );
+    assert_eq!(body["system"][0]["cache_control"], ephemeral);
+    assert_eq!(
+        breakpoints(body),
+        2,
+        "system and conversation, within the API's 4"
+    );
 }
