@@ -77,6 +77,8 @@ impl PgStore {
         migrated?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
+            // Broken connections surface as errors on use; a ping per call would double the round trips.
+            .test_before_acquire(false)
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(connect);
         Ok(Self { pool, location })

@@ -195,10 +195,6 @@ pub(crate) const INSERT_CONTENT: &str = "INSERT INTO contents (sha256, kind, bod
 pub(crate) const NEXT_CONTENT_POSITION: &str = "SELECT COALESCE(MAX(position), -1) + 1 \
      FROM span_contents WHERE span_id = $1 AND direction = $2";
 
-/// Binds `span_id, direction, position, content_id`.
-pub(crate) const INSERT_SPAN_CONTENT: &str = "INSERT INTO span_contents \
-     (span_id, direction, position, content_id) VALUES ($1, $2, $3, $4)";
-
 /// Inputs, then outputs, each in the order they were linked; binds the span id.
 pub(crate) const SPAN_CONTENTS: &str = "SELECT sc.direction, c.kind, c.body \
      FROM span_contents sc JOIN contents c ON c.id = sc.content_id WHERE sc.span_id = $1 \

@@ -217,7 +217,9 @@ macro_rules! named_enum {
 
 named_enum!(
     /// How a trace or span ended (or, while it runs, how it started).
-    SpanStatus, "span status", "`ok`, `error` or `denied`" {
+    SpanStatus, "span status", "`running`, `ok`, `error` or `denied`" {
+        /// Started and not yet ended (or ended without a word: the process died).
+        Running => "running",
         Ok => "ok",
         Error => "error",
         /// Policy refused the action; the refusal went back to the model.
@@ -413,7 +415,7 @@ mod tests {
         let err = "cancelled".parse::<SpanStatus>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`cancelled` is not a span status: use `ok`, `error` or `denied`"
+            "`cancelled` is not a span status: use `running`, `ok`, `error` or `denied`"
         );
     }
 

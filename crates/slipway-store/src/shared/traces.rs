@@ -21,6 +21,33 @@ macro_rules! impl_traces {
                 $crate::time::from_text(&started, &format!("trace {id}"))
             }
 
+            /// Returns `UnknownContent` for the first of `ids` that is not stored.
+            async fn missing_content(
+                &self,
+                conn: &mut $connection,
+                ids: &[i64],
+            ) -> $crate::StoreError {
+                for id in ids {
+                    match sqlx::query_scalar::<_, i64>($crate::sql::CONTENT_EXISTS)
+                        .bind(*id)
+                        .fetch_optional(&mut *conn)
+                        .await
+                    {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            return $crate::StoreError::UnknownContent {
+                                id: slipway_types::ContentId(*id),
+                            };
+                        }
+                        Err(err) => return self.ctx("cannot look up a body")(err),
+                    }
+                }
+                $crate::StoreError::corrupt_row(
+                    "contents",
+                    "a body was counted missing but is stored",
+                )
+            }
+
             /// Returns the trace a span belongs to, or `UnknownSpan`.
             async fn span_trace(
                 &self,
@@ -256,16 +283,29 @@ macro_rules! impl_traces {
                 direction: slipway_types::ContentDirection,
                 contents: &[slipway_types::ContentId],
             ) -> Result<(), $crate::StoreError> {
+                type Db = <$connection as sqlx::Connection>::Database;
+                // Rows per statement: four parameters each, well under both backends' limits.
+                const CHUNK: usize = 500;
                 let mut tx = self.begin_write().await?;
                 self.span_trace(&mut tx, span).await?;
-                for content in contents {
-                    let found = sqlx::query_scalar::<_, i64>($crate::sql::CONTENT_EXISTS)
-                        .bind(content.0)
-                        .fetch_optional(&mut *tx)
+                let wanted: std::collections::BTreeSet<i64> =
+                    contents.iter().map(|c| c.0).collect();
+                for chunk in wanted.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT COUNT(*) FROM contents WHERE id IN (",
+                    );
+                    let mut ids = query.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    query.push(")");
+                    let found: i64 = query
+                        .build_query_scalar()
+                        .fetch_one(&mut *tx)
                         .await
-                        .map_err(self.ctx("cannot look up a body"))?;
-                    if found.is_none() {
-                        return Err($crate::StoreError::UnknownContent { id: *content });
+                        .map_err(self.ctx("cannot look up the bodies"))?;
+                    if usize::try_from(found).ok() != Some(chunk.len()) {
+                        return Err(self.missing_content(&mut tx, chunk).await);
                     }
                 }
                 let mut position = sqlx::query_scalar::<_, i64>($crate::sql::NEXT_CONTENT_POSITION)
@@ -274,16 +314,23 @@ macro_rules! impl_traces {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(self.ctx("cannot read the span's bodies"))?;
-                for content in contents {
-                    sqlx::query($crate::sql::INSERT_SPAN_CONTENT)
-                        .bind(span.as_str())
-                        .bind(direction.as_str())
-                        .bind(position)
-                        .bind(content.0)
+                for chunk in contents.chunks(CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO span_contents (span_id, direction, position, content_id) ",
+                    );
+                    let first = position;
+                    query.push_values(chunk.iter().zip(first..), |mut row, (content, at)| {
+                        row.push_bind(span.as_str())
+                            .push_bind(direction.as_str())
+                            .push_bind(at)
+                            .push_bind(content.0);
+                    });
+                    query
+                        .build()
                         .execute(&mut *tx)
                         .await
-                        .map_err(self.ctx("cannot link a body to the span"))?;
-                    position += 1;
+                        .map_err(self.ctx("cannot link the bodies to the span"))?;
+                    position += i64::try_from(chunk.len()).unwrap_or(i64::MAX);
                 }
                 tx.commit()
                     .await
