@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use slipway_config::PriceTable;
-use slipway_llm::{Block, ChatRequest, Message, Provider, Role, StreamEvent};
+use slipway_llm::{Block, ChatRequest, Message, Provider, Role, StopReason, StreamEvent};
 use slipway_policy::{AgentRole, mark_untrusted};
 use slipway_store::Store;
 use slipway_tools::ToolBox;
@@ -21,6 +21,7 @@ use slipway_types::{
 use tokio::sync::Notify;
 
 use crate::compaction::{self, Compacted};
+use crate::delegation::Remaining;
 use crate::error::RuntimeError;
 use crate::ids;
 use crate::recorder::{Recorder, SpanStart};
@@ -54,6 +55,8 @@ pub struct RunOptions {
     pub token_budget: Option<u64>,
     /// Cost of the run in micro-dollars.
     pub cost_budget_micros: Option<i64>,
+    /// Cost of the whole task in micro-dollars, and what its earlier runs spent.
+    pub task_budget: Option<TaskBudget>,
     /// The model's context window, in tokens.
     pub context_window: u64,
     /// Compaction starts when a call's context passes this share of the window, in percent.
@@ -76,12 +79,22 @@ impl RunOptions {
             max_output_tokens: 8192,
             token_budget: None,
             cost_budget_micros: None,
+            task_budget: None,
             context_window: 200_000,
             compact_at_percent: 80,
             capture: true,
             stream: true,
         }
     }
+}
+
+/// A task's cost limit, checked across all of its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskBudget {
+    /// The task's limit, in micro-dollars.
+    pub limit_micros: i64,
+    /// What the task's earlier runs cost, in micro-dollars.
+    pub spent_micros: i64,
 }
 
 /// Why a run stopped.
@@ -92,6 +105,7 @@ pub enum Stop {
     StepLimit,
     TokenBudget,
     CostBudget,
+    TaskBudget,
     Cancelled,
 }
 
@@ -113,6 +127,13 @@ impl Stop {
                 "stopped: the cost budget of ${:.2} was reached",
                 micros_to_usd(options.cost_budget_micros.unwrap_or_default())
             )),
+            Self::TaskBudget => {
+                let budget = options.task_budget.map_or(0, |b| b.limit_micros);
+                Some(format!(
+                    "stopped: the task's cost budget of ${:.2} was reached",
+                    micros_to_usd(budget)
+                ))
+            }
             Self::Cancelled => Some("stopped: cancelled".to_owned()),
         }
     }
@@ -166,9 +187,15 @@ impl Observer for Quiet {
     fn event(&self, _event: RunEvent) {}
 }
 
-/// Stops a run between steps, or during a model call.
+/// Stops a run between steps, or during a model call; the helpers a run
+/// delegated to stop with it.
 #[derive(Debug, Default)]
 pub struct Cancel {
+    inner: Arc<CancelState>,
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
     cancelled: AtomicBool,
     notify: Notify,
 }
@@ -176,12 +203,33 @@ pub struct Cancel {
 impl Cancel {
     /// Asks the run to stop.
     pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
     }
 
     fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is cancelled, at once if it already is.
+    ///
+    /// The waiter is registered before the flag is read: `cancel` sets the
+    /// flag before it wakes the waiters, so a cancel is never missed, even
+    /// one that comes before this is first polled.
+    pub(crate) async fn cancelled(&self) {
+        let notified = self.inner.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_cancelled() {
+            notified.await;
+        }
+    }
+
+    /// Returns a handle on the same cancellation, for a helper's run.
+    pub(crate) fn share(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -224,23 +272,44 @@ impl Agent {
         }
     }
 
+    /// Refuses a run whose cost budget could not be kept because its model has no price.
+    pub(crate) fn check_priced(&self) -> Result<(), RuntimeError> {
+        let options = &self.options;
+        let budgeted = options.cost_budget_micros.is_some() || options.task_budget.is_some();
+        let key = options.model.key();
+        if budgeted
+            && self
+                .prices
+                .cost_micros(&key, &TokenCounts::default())
+                .is_none()
+        {
+            return Err(RuntimeError::Unpriced { model: key });
+        }
+        Ok(())
+    }
+
     /// Runs `task` to its end, recording a new trace.
+    ///
+    /// A run with a cost budget (`cost_budget_micros` or `task_budget`) on a
+    /// model without a price is refused before it starts: its cost could not be counted.
     pub async fn run(
         &self,
         task: &str,
         observer: &dyn Observer,
         cancel: &Cancel,
     ) -> Result<RunReport, RuntimeError> {
+        self.check_priced()?;
         let trace = Trace {
             id: ids::trace_id(),
             task_id: self.options.task_id,
             role: self.options.role.to_string(),
             model: self.options.model.key(),
-            status: SpanStatus::Ok,
+            status: SpanStatus::Running,
             started_at: Timestamp::now(),
             ended_at: None,
             tokens: TokenCounts::default(),
-            cost_micros: Some(0),
+            // Unknown until the run ends: a run that never ends is never counted as free.
+            cost_micros: None,
             error: None,
         };
         let recorder =
@@ -333,6 +402,8 @@ struct Run<'a> {
     boundary: String,
     tokens: TokenCounts,
     cost: Option<i64>,
+    /// The sum of the costs that are known; budgets are checked against it.
+    known_cost: i64,
     steps: u32,
     tool_calls: u32,
     denied: u32,
@@ -357,6 +428,7 @@ impl<'a> Run<'a> {
             boundary: ids::boundary(),
             tokens: TokenCounts::default(),
             cost: Some(0),
+            known_cost: 0,
             steps: 0,
             tool_calls: 0,
             denied: 0,
@@ -401,6 +473,14 @@ impl<'a> Run<'a> {
             }
             let mut results = Vec::with_capacity(calls.len());
             for (id, name, arguments) in calls {
+                // A tool call is a step: none starts once the run is cancelled.
+                if self.cancel.is_cancelled() {
+                    return Ok(Stop::Cancelled);
+                }
+                // A helper started by an earlier call of the turn may have used the budget up.
+                if let Some(stop) = self.budget_spent() {
+                    return Ok(stop);
+                }
                 results.push(self.tool(&id, &name, &arguments).await?);
             }
             conversation.messages.push(Message {
@@ -410,29 +490,71 @@ impl<'a> Run<'a> {
             if self.cancel.is_cancelled() {
                 return Ok(Stop::Cancelled);
             }
-            let threshold = options.context_window * u64::from(options.compact_at_percent) / 100;
-            if context >= threshold && conversation.messages.len() > 3 {
-                self.compact(&mut conversation).await?;
+            let threshold = options
+                .context_window
+                .saturating_mul(u64::from(options.compact_at_percent))
+                / 100;
+            if context >= threshold
+                && conversation.messages.len() > 3
+                && !self.compact(&mut conversation).await?
+            {
+                return Ok(Stop::Cancelled);
             }
         }
     }
 
-    fn limit_reached(&self) -> Option<Stop> {
+    /// Adds what a model call or a helper spent; `known` is the part of `cost` whose price was known.
+    fn spend(&mut self, tokens: TokenCounts, cost: Option<i64>, known: i64) {
+        self.tokens += tokens;
+        self.cost = self.cost.zip(cost).map(|(a, b)| a.saturating_add(b));
+        self.known_cost = self.known_cost.saturating_add(known);
+    }
+
+    /// Returns what is left of the run's budgets, for a helper it starts.
+    fn remaining(&self) -> Remaining {
         let options = &self.agent.options;
+        Remaining {
+            tokens: options
+                .token_budget
+                .map(|b| b.saturating_sub(self.tokens.total())),
+            cost_micros: options
+                .cost_budget_micros
+                .map(|b| b.saturating_sub(self.known_cost).max(0)),
+            task: options.task_budget.map(|b| TaskBudget {
+                limit_micros: b.limit_micros,
+                spent_micros: b.spent_micros.saturating_add(self.known_cost),
+            }),
+        }
+    }
+
+    fn limit_reached(&self) -> Option<Stop> {
         if self.cancel.is_cancelled() {
             Some(Stop::Cancelled)
-        } else if self.steps >= options.max_steps {
+        } else if self.steps >= self.agent.options.max_steps {
             Some(Stop::StepLimit)
-        } else if options
+        } else {
+            self.budget_spent()
+        }
+    }
+
+    /// Returns the budget the run has used up, if any.
+    fn budget_spent(&self) -> Option<Stop> {
+        let options = &self.agent.options;
+        if options
             .token_budget
             .is_some_and(|b| self.tokens.total() >= b)
         {
             Some(Stop::TokenBudget)
         } else if options
             .cost_budget_micros
-            .is_some_and(|b| self.cost.is_some_and(|c| c >= b))
+            .is_some_and(|b| self.known_cost >= b)
         {
             Some(Stop::CostBudget)
+        } else if options
+            .task_budget
+            .is_some_and(|b| b.spent_micros.saturating_add(self.known_cost) >= b.limit_micros)
+        {
+            Some(Stop::TaskBudget)
         } else {
             None
         }
@@ -457,7 +579,7 @@ impl<'a> Run<'a> {
         let call = agent.provider.chat(&request, &mut on_event);
         let result = tokio::select! {
             result = call => Some(result),
-            () = self.cancel.notify.notified() => None,
+            () = self.cancel.cancelled() => None,
         };
         let Some(result) = result else {
             self.recorder
@@ -581,8 +703,7 @@ impl<'a> Run<'a> {
                 model.key()
             )));
         }
-        self.tokens += tokens;
-        self.cost = self.cost.zip(cost).map(|(a, b)| a + b);
+        self.spend(tokens, cost, cost.unwrap_or(0));
         self.recorder.add_usage(tokens, cost);
         let body = serde_json::to_string(&response.content).unwrap_or_default();
         if let Some(id) = self.recorder.content(ContentKind::Response, &body).await? {
@@ -604,7 +725,7 @@ impl<'a> Run<'a> {
             ),
             (
                 attr::RESPONSE_FINISH_REASONS.to_owned(),
-                json!([format!("{:?}", response.stop).to_lowercase()]),
+                json!([finish_reason(&response.stop)]),
             ),
         ]);
         if let Some(id) = &response.id {
@@ -654,7 +775,11 @@ impl<'a> Run<'a> {
                 .await?;
         }
         let call = self.agent.tools.call_json(name, arguments);
-        let outcome = crate::delegation::within(self.recorder, &span, call).await;
+        let (outcome, helpers) =
+            crate::delegation::within(self.recorder, &span, self.cancel, self.remaining(), call)
+                .await;
+        // What the helpers it started spent is this run's spending too.
+        self.spend(helpers.tokens, helpers.cost, helpers.known_cost);
         let marked = mark_untrusted(&format!("tool {name}"), &outcome.text, &self.boundary);
         if let Some(id) = self
             .recorder
@@ -708,30 +833,49 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Replaces older turns by a model-written summary, as a `compaction` span.
-    async fn compact(&mut self, conversation: &mut Conversation) -> Result<(), RuntimeError> {
+    /// Replaces older turns by a model-written summary, as a `compaction`
+    /// span; false when the run was cancelled during the summary's call.
+    async fn compact(&mut self, conversation: &mut Conversation) -> Result<bool, RuntimeError> {
         let before = conversation.messages.len();
-        let Compacted {
-            summary,
-            tokens,
-            cost,
-        } = compaction::summarize(
+        let summarized = compaction::summarize(
             self.agent,
             self.recorder,
             &self.root,
             &conversation.messages,
             &self.boundary,
+            self.cancel,
         )
         .await?;
-        self.tokens += tokens;
-        self.cost = self.cost.zip(cost).map(|(a, b)| a + b);
-        conversation.messages = compaction::rebuild(&conversation.messages, &summary);
+        let Some(Compacted {
+            summary,
+            tokens,
+            cost,
+        }) = summarized
+        else {
+            return Ok(false);
+        };
+        self.spend(tokens, cost, cost.unwrap_or(0));
+        conversation.messages =
+            compaction::rebuild(&conversation.messages, &summary, &self.boundary);
         conversation.stored.clear();
         self.observer.event(RunEvent::Compacted {
             before,
             after: conversation.messages.len(),
         });
-        Ok(())
+        Ok(true)
+    }
+}
+
+/// Returns why a call stopped as the trace names it: the reason's snake-case
+/// name, or the provider's own word for a reason this client does not know.
+fn finish_reason(stop: &StopReason) -> &str {
+    match stop {
+        StopReason::EndTurn => "end_turn",
+        StopReason::ToolUse => "tool_use",
+        StopReason::MaxTokens => "max_tokens",
+        StopReason::StopSequence => "stop_sequence",
+        StopReason::Refusal => "refusal",
+        StopReason::Other(reason) => reason,
     }
 }
 

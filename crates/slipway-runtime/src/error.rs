@@ -8,6 +8,10 @@ use slipway_store::StoreError;
 pub enum RuntimeError {
     #[error("the trace could not be recorded: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "`{model}` has no price, so a cost budget cannot be kept: add `[prices.\"{model}\"]` to slipway.toml, or remove the budget"
+    )]
+    Unpriced { model: String },
     #[error("the model call to `{provider}` failed: {source}")]
     Model {
         provider: String,

@@ -16,7 +16,7 @@ mod recorder;
 mod redact;
 
 pub use agent::{
-    Agent, Cancel, ModelChoice, Observer, Quiet, RunEvent, RunOptions, RunReport, Stop,
+    Agent, Cancel, ModelChoice, Observer, Quiet, RunEvent, RunOptions, RunReport, Stop, TaskBudget,
     micros_to_usd,
 };
 pub use delegation::SubAgents;

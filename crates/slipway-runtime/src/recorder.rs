@@ -86,7 +86,7 @@ impl Recorder {
             operation: start.operation.to_owned(),
             started_at: Timestamp::now(),
             ended_at: None,
-            status: SpanStatus::Ok,
+            status: SpanStatus::Running,
             error: None,
             model: start.model.map(str::to_owned),
             provider: start.provider.map(str::to_owned),

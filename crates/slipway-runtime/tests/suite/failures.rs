@@ -1,0 +1,249 @@
+//! Failed model calls: a rate limit retried to success, a rejected request
+//! failing the run with a typed error, and streams cut short; each failure
+//! recorded in the trace with its error.
+
+use slipway_llm::{Api, LlmError};
+use slipway_policy::AgentRole;
+use slipway_runtime::{Cancel, RunEvent, RuntimeError, Stop};
+use slipway_store::Store;
+use slipway_test_support::{FakeModel, Reply, Turn};
+use slipway_types::{SpanStatus, TokenCounts, TraceId, attributes as attr, operations as op};
+
+use super::fixture::{ATTEMPTS, TASK, agent, coder, options, repo, tools};
+use super::recorded::Recorded;
+use super::support::{Events, TestDb, on_both_backends};
+
+on_both_backends!(
+    a_rate_limit_with_retry_after_is_retried_and_the_run_finishes,
+    a_rejected_request_fails_the_run_with_its_error_recorded,
+    a_stream_cut_before_any_output_is_retried,
+    a_stream_cut_after_output_fails_at_once,
+    a_body_cut_short_fails_after_the_retries,
+);
+
+async fn a_rate_limit_with_retry_after_is_retried_and_the_run_finishes(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    let limited = r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
+    let fake = FakeModel::start([
+        Turn::error(429, limited).retry_after("0"),
+        Turn::text("made it"),
+    ]);
+    let api = Api::Messages;
+    let agent = agent(
+        &fake,
+        api,
+        tools(&repo, coder()),
+        &store,
+        options(AgentRole::Coder, api, true),
+    );
+    let report = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.stop, report.text.as_str()),
+        (Stop::Finished, "made it")
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2, "the 429 and its retry");
+    assert_eq!(requests[0].body, requests[1].body, "the same request again");
+
+    let recorded = Recorded::load(&*store, &report.trace_id).await;
+    assert_eq!(recorded.trace.status, SpanStatus::Ok);
+    let chats = recorded.of(op::CHAT);
+    assert_eq!(chats.len(), 1, "a retry is part of one model call");
+    assert_eq!(chats[0].status, SpanStatus::Ok);
+}
+
+/// Checks a failed run's trace: ended with status error and `says` in its
+/// error, its root and its last model call failed the same way.
+async fn check_failed_trace(store: &dyn Store, says: &str, error_type: &str) -> TraceId {
+    let traces = store.traces(10).await.unwrap();
+    assert_eq!(traces.len(), 1, "the failed run is recorded");
+    let recorded = Recorded::load(store, &traces[0].id).await;
+    let trace = &recorded.trace;
+    assert_eq!(trace.status, SpanStatus::Error);
+    let error = trace.error.as_deref().unwrap_or_default();
+    assert!(error.contains(says), "trace error: {error}");
+    let root = recorded.root();
+    assert_eq!(root.status, SpanStatus::Error);
+    assert_eq!(root.error, trace.error);
+    let chat = *recorded.of(op::CHAT).last().unwrap();
+    assert_eq!(chat.status, SpanStatus::Error);
+    assert!(
+        chat.error.as_deref().unwrap_or_default().contains(says),
+        "{chat:#?}"
+    );
+    assert_eq!(chat.attributes[attr::ERROR_TYPE], error_type);
+    assert_eq!(
+        (chat.tokens, chat.cost_micros),
+        (TokenCounts::default(), None)
+    );
+    trace.id.clone()
+}
+
+async fn a_rejected_request_fails_the_run_with_its_error_recorded(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    let body = r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 999999 > 64000"}}"#;
+    let fake = FakeModel::start([Turn::error(400, body), Turn::text("never sent")]);
+    let api = Api::Messages;
+    let agent = agent(
+        &fake,
+        api,
+        tools(&repo, coder()),
+        &store,
+        options(AgentRole::Coder, api, false),
+    );
+    let err = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    let RuntimeError::Model { provider, source } = &err else {
+        panic!("a model error, not {err:?}");
+    };
+    assert_eq!(provider, "anthropic");
+    assert!(
+        matches!(source, LlmError::Http { status: 400, .. }) && !source.is_retryable(),
+        "{source:?}"
+    );
+    assert_eq!(fake.requests().len(), 1, "a 400 is not retried");
+    assert_eq!(fake.remaining(), 1);
+    check_failed_trace(&*store, "max_tokens: 999999 > 64000", "http").await;
+}
+
+/// A reply whose stream has text to show early.
+fn answer() -> Reply {
+    Reply {
+        text: "The answer is forty-two.".into(),
+        ..Reply::default()
+    }
+}
+
+async fn a_stream_cut_before_any_output_is_retried(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    let api = Api::Messages;
+    // Cut inside the second event (`ping`): nothing reached the caller yet.
+    let cut = || Turn::cut(answer(), 1);
+    let fake = FakeModel::start([cut(), cut(), Turn::text("whole at last")]);
+    let run = |fake: &FakeModel| {
+        agent(
+            fake,
+            api,
+            tools(&repo, coder()),
+            &store,
+            options(AgentRole::Coder, api, true),
+        )
+    };
+    let report = run(&fake)
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap();
+    assert_eq!(report.text, "whole at last");
+    assert_eq!(fake.requests().len(), 3);
+
+    // Cut every time: the retries run out and the error is typed.
+    let fake = FakeModel::start(std::iter::repeat_with(cut).take(ATTEMPTS + 1));
+    let err = run(&fake)
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    let RuntimeError::Model { source, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(source, LlmError::StreamClosed { .. }) && source.is_retryable(),
+        "{source:?}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        ATTEMPTS,
+        "every attempt the policy allows"
+    );
+    let traces = store.traces(10).await.unwrap();
+    assert_eq!(traces.len(), 2);
+    assert_eq!(
+        (traces[0].status, traces[1].status),
+        (SpanStatus::Error, SpanStatus::Ok),
+        "newest first"
+    );
+    let failed = Recorded::load(&*store, &traces[0].id).await;
+    let chat = failed.of(op::CHAT)[0];
+    assert_eq!(chat.attributes[attr::ERROR_TYPE], "stream_closed");
+    assert!(
+        failed
+            .trace
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("ended early")
+    );
+}
+
+async fn a_stream_cut_after_output_fails_at_once(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    let api = Api::Messages;
+    // message_start, ping, content_block_start, one text delta, half of the next.
+    let fake = FakeModel::start([Turn::cut(answer(), 4), Turn::text("never sent")]);
+    let events = Events::default();
+    let agent = agent(
+        &fake,
+        api,
+        tools(&repo, coder()),
+        &store,
+        options(AgentRole::Coder, api, true),
+    );
+    let err = agent
+        .run(TASK, &events, &Cancel::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            RuntimeError::Model {
+                source: LlmError::StreamClosed { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "text already shown is not taken back by a retry"
+    );
+    let shown: Vec<RunEvent> = events.all();
+    assert!(
+        matches!(shown.first(), Some(RunEvent::Text(text)) if "The answer is forty-two.".starts_with(text.as_str()) && !text.is_empty()),
+        "{shown:?}"
+    );
+    check_failed_trace(&*store, "ended early", "stream_closed").await;
+}
+
+async fn a_body_cut_short_fails_after_the_retries(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    let api = Api::Chat;
+    let fake = FakeModel::start(std::iter::repeat_with(|| Turn::cut(answer(), 0)).take(ATTEMPTS));
+    let agent = agent(
+        &fake,
+        api,
+        tools(&repo, coder()),
+        &store,
+        options(AgentRole::Coder, api, false),
+    );
+    let err = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    let RuntimeError::Model { provider, source } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(provider, "openai");
+    assert!(source.is_retryable(), "{source:?}");
+    assert_eq!(fake.requests().len(), ATTEMPTS);
+    check_failed_trace(&*store, "ended early", "stream_closed").await;
+}
