@@ -17,18 +17,29 @@ use clap::{Args, Subcommand};
 
 use crate::Outcome;
 
+/// The help heading of the options every command takes, listed after its own.
+const GLOBAL: &str = "Global options";
+
 /// Arguments every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Run as if started in DIR
-    #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
+    #[arg(
+        short = 'C',
+        long = "project",
+        value_name = "DIR",
+        global = true,
+        help_heading = GLOBAL
+    )]
     pub(crate) project: Option<PathBuf>,
     /// PostgreSQL URL of the store, instead of SQLite in .slipway/slipway.db
     #[arg(
         long,
+        value_name = "URL",
         env = "SLIPWAY_DATABASE_URL",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = GLOBAL
     )]
     pub(crate) database_url: Option<String>,
 }
@@ -48,7 +59,7 @@ pub(crate) enum Command {
     Task(task::TaskCommand),
     /// Print the task event log
     Log(log::LogArgs),
-    /// Run an agent
+    /// Run an agent on this repository
     #[command(subcommand)]
     Agent(agent::AgentCommand),
     /// List and show traced runs

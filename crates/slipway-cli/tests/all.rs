@@ -3,11 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod suite {
+    mod agent;
+    mod agent_errors;
+    mod budget;
     mod cli;
     mod config;
+    mod context;
     mod demo;
     mod init;
     mod lanes;
+    mod model;
     mod store;
     mod task;
+    mod trace;
 }

@@ -54,6 +54,8 @@ pub struct Config {
     pub workspace: Workspace,
     pub promotion: Promotion,
     pub budget: Budget,
+    pub context: ContextSettings,
+    pub trace: TraceSettings,
     pub providers: BTreeMap<String, Provider>,
     /// The shipped price table with the project's `[prices]` applied.
     pub prices: PriceTable,
@@ -114,6 +116,24 @@ pub struct Budget {
     pub max_steps: u32,
 }
 
+/// `[context]`: when a run's conversation is compacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ContextSettings {
+    /// The models' context window, in tokens.
+    pub window_tokens: u64,
+    /// Older turns are summarized once a model call's context passes this
+    /// share of the window, in percent (1 to 99).
+    pub compact_at_percent: u8,
+}
+
+/// `[trace]`: what a run's trace keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TraceSettings {
+    /// Whether prompts, responses and tool input and output are stored; spans,
+    /// tokens and cost are recorded either way.
+    pub capture: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Provider {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +164,21 @@ impl Default for Budget {
             run_tokens: None,
             max_steps: 200,
         }
+    }
+}
+
+impl Default for ContextSettings {
+    fn default() -> Self {
+        Self {
+            window_tokens: 200_000,
+            compact_at_percent: 80,
+        }
+    }
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self { capture: true }
     }
 }
 

@@ -16,8 +16,8 @@ mod secrets;
 mod template;
 
 pub use config::{
-    APIS, BUILTIN_PROVIDERS, Budget, Config, DEFAULT_MODEL, Gates, Lane, ModelRef, Project,
-    Promotion, Provider, ROLES, Seams, Workspace,
+    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
+    Project, Promotion, Provider, ROLES, Seams, TraceSettings, Workspace,
 };
 pub use env::{DATABASE_URL, ENV_VARS, EnvVar};
 pub use error::{ConfigError, LoadError, Location};

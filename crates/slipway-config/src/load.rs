@@ -1,21 +1,27 @@
 //! Reading and validating `slipway.toml`.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::Path;
 
 use toml::Spanned;
 
 use crate::config::{
-    APIS, BUILTIN_PROVIDERS, Budget, Config, DEFAULT_MODEL, Gates, Lane, ModelRef, Project,
-    Promotion, Provider, ROLES, Seams, Workspace,
+    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
+    Project, Promotion, Provider, ROLES, Seams, TraceSettings, Workspace,
 };
 use crate::error::{ConfigError, LoadError, Location};
-use crate::raw::{RawConfig, RawProvider};
+use crate::raw::{RawBudget, RawConfig, RawContext, RawProvider};
 use crate::secrets::find_secret;
 
 /// The configuration file's name at the project root.
 pub const CONFIG_FILE: &str = "slipway.toml";
+
+/// The context windows `[context] window_tokens` accepts, in tokens.
+const WINDOW_TOKENS: RangeInclusive<i64> = 1_000..=100_000_000;
+
+/// The shares of the window `[context] compact_at_percent` accepts.
+const COMPACT_AT_PERCENT: RangeInclusive<i64> = 1..=99;
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, LoadError> {
@@ -195,19 +201,13 @@ impl Validator<'_> {
             ),
             tests_first: raw.gates.tests_first.unwrap_or(defaults.tests_first),
         };
-        let budget = Budget {
-            run_usd: self.money(raw.budget.run_usd, "budget.run_usd"),
-            task_usd: self.money(raw.budget.task_usd, "budget.task_usd"),
-            run_tokens: raw
-                .budget
-                .run_tokens
-                .map(|t| self.limit(Some(t), "budget.run_tokens", 1, 0)),
-            max_steps: self.limit(
-                raw.budget.max_steps,
-                "budget.max_steps",
-                1,
-                Budget::default().max_steps,
-            ),
+        let budget = self.budget(raw.budget);
+        let context = self.context(raw.context);
+        let trace = TraceSettings {
+            capture: raw
+                .trace
+                .capture
+                .unwrap_or(TraceSettings::default().capture),
         };
         Config {
             project,
@@ -229,6 +229,8 @@ impl Validator<'_> {
                 remote: raw.promotion.remote.filter(|r| !r.trim().is_empty()),
             },
             budget,
+            context,
+            trace,
             providers,
             prices,
             locations: std::mem::take(&mut self.locations),
@@ -418,6 +420,75 @@ impl Validator<'_> {
                     key,
                     format!("{n} is too large"),
                     "use a smaller number",
+                );
+                default
+            }
+        }
+    }
+
+    fn budget(&mut self, raw: RawBudget) -> Budget {
+        Budget {
+            run_usd: self.money(raw.run_usd, "budget.run_usd"),
+            task_usd: self.money(raw.task_usd, "budget.task_usd"),
+            run_tokens: raw
+                .run_tokens
+                .map(|t| self.limit(Some(t), "budget.run_tokens", 1, 0)),
+            max_steps: self.limit(
+                raw.max_steps,
+                "budget.max_steps",
+                1,
+                Budget::default().max_steps,
+            ),
+        }
+    }
+
+    fn context(&mut self, raw: RawContext) -> ContextSettings {
+        let defaults = ContextSettings::default();
+        ContextSettings {
+            window_tokens: self.within(
+                raw.window_tokens,
+                "context.window_tokens",
+                &WINDOW_TOKENS,
+                defaults.window_tokens,
+                "use the context window of the models in use, in tokens, like 200000",
+            ),
+            compact_at_percent: self.within(
+                raw.compact_at_percent,
+                "context.compact_at_percent",
+                &COMPACT_AT_PERCENT,
+                defaults.compact_at_percent,
+                "use a percentage of the context window from 1 to 99, like 80: older turns are \
+                 summarized once a model call's context passes that share",
+            ),
+        }
+    }
+
+    /// Checks a number that must lie in `range`; `help` says what to write instead.
+    fn within<T: TryFrom<i64>>(
+        &mut self,
+        value: Option<Spanned<i64>>,
+        key: &str,
+        range: &RangeInclusive<i64>,
+        default: T,
+        help: &str,
+    ) -> T {
+        let Some(value) = value else { return default };
+        let n = *value.get_ref();
+        match T::try_from(n) {
+            Ok(v) if range.contains(&n) => {
+                self.remember(key.to_owned(), &value.span());
+                v
+            }
+            _ => {
+                self.error(
+                    &value.span(),
+                    key,
+                    format!(
+                        "{n} is out of range: it must be from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                    help,
                 );
                 default
             }

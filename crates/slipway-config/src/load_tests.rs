@@ -223,6 +223,66 @@ fn negative_and_zero_limits_are_errors() {
 }
 
 #[test]
+fn context_and_trace_settings_default_and_resolve() {
+    let config = parse("", Path::new("slipway.toml")).unwrap();
+    assert_eq!(config.context.window_tokens, 200_000);
+    assert_eq!(config.context.compact_at_percent, 80);
+    assert!(config.trace.capture);
+    let text =
+        "[context]\nwindow_tokens = 1000000\ncompact_at_percent = 99\n[trace]\ncapture = false\n";
+    let config = parse(text, Path::new("slipway.toml")).unwrap();
+    assert_eq!(config.context.window_tokens, 1_000_000);
+    assert_eq!(config.context.compact_at_percent, 99);
+    assert!(!config.trace.capture);
+    assert_eq!(
+        config.location("context.compact_at_percent"),
+        Some(Location {
+            line: 3,
+            column: 22
+        })
+    );
+}
+
+#[test]
+fn compaction_share_outside_one_to_ninety_nine_is_located() {
+    for bad in ["0", "100", "-5", "300"] {
+        let e = one_error(&format!("[context]\ncompact_at_percent = {bad}\n"));
+        assert_eq!(e.key, "context.compact_at_percent", "{bad}");
+        assert_eq!((e.at.line, e.at.column), (2, 22), "{bad}");
+        assert_eq!(
+            e.message,
+            format!("{bad} is out of range: it must be from 1 to 99")
+        );
+        assert!(e.help.as_deref().unwrap().contains("like 80"), "{e}");
+    }
+    let e = one_error("[context]\ncompact_at_percent = 0.5\n");
+    assert_eq!(e.at.line, 2, "a fraction is a type error: {e}");
+}
+
+#[test]
+fn context_window_outside_its_range_is_located() {
+    for bad in ["0", "-1", "999", "100000001", "9223372036854775807"] {
+        let e = one_error(&format!("[context]\nwindow_tokens = {bad}\n"));
+        assert_eq!(e.key, "context.window_tokens", "{bad}");
+        assert_eq!((e.at.line, e.at.column), (2, 17), "{bad}");
+        assert!(e.message.contains("from 1000 to 100000000"), "{e}");
+        assert!(e.help.as_deref().unwrap().contains("200000"), "{e}");
+    }
+}
+
+#[test]
+fn context_and_trace_tables_refuse_unknown_keys() {
+    let e = one_error("[trace]\ncaptue = false\n");
+    assert_eq!(e.key, "trace.captue");
+    assert_eq!(e.help.as_deref(), Some("did you mean `capture`?"));
+    let e = one_error("[context]\nwindow = 100000\n");
+    assert_eq!(e.key, "context.window");
+    assert!(e.help.as_deref().unwrap().contains("window_tokens"), "{e}");
+    let e = one_error("[trace]\ncapture = \"no\"\n");
+    assert_eq!((e.at.line, e.at.column), (2, 11), "{e}");
+}
+
+#[test]
 fn several_problems_are_all_reported_in_file_order() {
     let errs = errors("[models]\ncoder = \"x\"\n[lanes.a]\nowns = []\n[gates]\ndebug_tries = -2\n");
     let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
@@ -254,7 +314,13 @@ fn resolved_config_renders_as_toml_that_parses_back() {
     let text = format!("{LANE}[gates]\ntests = \"pytest\"\n[budget]\nrun_usd = 2.5\n");
     let config = parse(&text, Path::new("slipway.toml")).unwrap();
     let shown = config.to_toml();
-    assert!(shown.contains("review_passes = 3"), "{shown}");
+    for default in [
+        "review_passes = 3",
+        "[context]\nwindow_tokens = 200000\ncompact_at_percent = 80\n",
+        "[trace]\ncapture = true\n",
+    ] {
+        assert!(shown.contains(default), "missing {default:?}:\n{shown}");
+    }
     let again = parse(&shown, Path::new("slipway.toml")).unwrap();
     assert_eq!(again.gates.tests, "pytest");
     assert_eq!(again.budget.run_usd, Some(2.5));

@@ -26,6 +26,10 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) budget: RawBudget,
     #[serde(default)]
+    pub(crate) context: RawContext,
+    #[serde(default)]
+    pub(crate) trace: RawTrace,
+    #[serde(default)]
     pub(crate) providers: BTreeMap<Spanned<String>, RawProvider>,
     #[serde(default)]
     pub(crate) prices: BTreeMap<Spanned<String>, Spanned<RawPrice>>,
@@ -84,6 +88,19 @@ pub(crate) struct RawBudget {
     pub(crate) task_usd: Option<Spanned<f64>>,
     pub(crate) run_tokens: Option<Spanned<i64>>,
     pub(crate) max_steps: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawContext {
+    pub(crate) window_tokens: Option<Spanned<i64>>,
+    pub(crate) compact_at_percent: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrace {
+    pub(crate) capture: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -55,8 +55,17 @@ paths = []
 # remote = "origin"         # push staging and production moves there
 
 # [budget]
-# run_usd = 5.0
-# task_usd = 20.0
+# run_usd = 5.0             # one run's spend, in dollars
+# task_usd = 20.0           # all runs of one task together (`agent run --task ID`)
+# run_tokens = 2000000      # one run's tokens, all kinds together
+# max_steps = 200           # model calls per run
+
+# [context]
+# window_tokens = 200000    # the models' context window, in tokens
+# compact_at_percent = 80   # summarize older turns once a call's context passes this share
+
+# [trace]
+# capture = true            # false keeps spans, tokens and cost but no prompts or responses
 
 # Prices in dollars per million tokens; Slipway ships a table of current models.
 # [prices."anthropic:claude-sonnet-4-5"]
@@ -89,5 +98,39 @@ mod tests {
             assert_eq!(config.lanes["main"].owns, ["**"]);
             assert!(config.seams.paths.is_empty());
         }
+    }
+
+    /// Removes the `# ` before every commented table header and `key = value` line.
+    fn uncommented(text: &str) -> String {
+        text.lines()
+            .map(|line| {
+                let rest = line.strip_prefix("# ").unwrap_or(line);
+                let setting = rest.starts_with('[')
+                    || rest.split_once(" = ").is_some_and(|(key, _)| {
+                        key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    });
+                if setting { rest } else { line }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn every_commented_setting_is_a_valid_key() {
+        let text = uncommented(&template("demo", Some("cargo test")));
+        assert!(
+            text.contains("\n[context]\nwindow_tokens = 200000"),
+            "{text}"
+        );
+        let config = crate::parse(&text, Path::new("slipway.toml")).unwrap();
+        assert_eq!(config.models["planner"].model, "claude-opus-4-1");
+        assert_eq!(config.budget.task_usd, Some(20.0));
+        assert_eq!(config.budget.run_tokens, Some(2_000_000));
+        // The values shown for the settings with defaults are the defaults.
+        let defaults = crate::parse("", Path::new("slipway.toml")).unwrap();
+        assert_eq!(config.budget.max_steps, defaults.budget.max_steps);
+        assert_eq!(config.context, defaults.context);
+        assert_eq!(config.trace, defaults.trace);
+        assert_eq!(config.gates.review_passes, defaults.gates.review_passes);
     }
 }

@@ -13,6 +13,8 @@ use slipway_store::LeaseGrant;
 use slipway_types::seam_lease_name;
 
 use crate::commands::{GlobalArgs, block_on};
+
+mod explorer;
 use crate::project::Project;
 use crate::{Cli, Outcome, git, output};
 
@@ -93,7 +95,8 @@ pub(crate) fn run(args: &DemoArgs, _global: &GlobalArgs) -> Result<Outcome> {
     let text = fs::read_to_string(&config).context("read the generated slipway.toml")?;
     let text = text
         .replacen(DEFAULT_LANE, DEMO_LANES, 1)
-        .replacen("paths = []", DEMO_SEAMS, 1);
+        .replacen("paths = []", DEMO_SEAMS, 1)
+        + explorer::PRICE;
     fs::write(&config, text).context("write slipway.toml")?;
     git::stdout_of(&dir, &["add", "-A"])?;
     git::stdout_of(
@@ -148,9 +151,18 @@ pub(crate) fn run(args: &DemoArgs, _global: &GlobalArgs) -> Result<Outcome> {
     step("7. Every change of state is an event")?;
     slipway(&["log"])?;
 
+    step("8. An explorer agent studies the code: it may read, never write")?;
+    let trace = explorer::tour(&dir)?;
+
+    step("9. Every run is a trace of spans with tokens and cost, in plain SQL")?;
+    slipway(&["trace", "list"])?;
+    slipway(&["trace", "show", &trace.to_string()])?;
+    slipway(&["cost", "--by", "role"])?;
+
     output::line(format!(
         "The project stays in {here}. Look around with `slipway -C {here} task show 1`, \
-         `slipway -C {here} lanes check` or `slipway -C {here} config show`."
+         `slipway -C {here} trace show {trace} --full` or `slipway -C {here} config show`; \
+         the SQL behind the traces is in docs/tracing.md."
     ))?;
     Ok(Outcome::Success)
 }

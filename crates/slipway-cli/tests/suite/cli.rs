@@ -32,8 +32,9 @@ impl Run {
     }
 }
 
-/// Runs `slipway ARGS` in `dir` with a clean environment (no store URL unless `env` sets one).
-pub(crate) fn slipway_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// Returns `slipway ARGS` to run in `dir` with a clean environment (no store
+/// URL unless `env` sets one).
+pub(crate) fn command_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
     cmd.args(args)
         .current_dir(dir)
@@ -44,7 +45,12 @@ pub(crate) fn slipway_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run slipway");
+    cmd
+}
+
+/// Runs `slipway ARGS` in `dir` with a clean environment (no store URL unless `env` sets one).
+pub(crate) fn slipway_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = command_in(dir, args, env).output().expect("run slipway");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

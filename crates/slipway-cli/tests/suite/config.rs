@@ -9,6 +9,8 @@ fn show_prints_the_resolved_configuration() {
     for expected in [
         "review_passes = 3",
         "max_steps = 200",
+        "[context]\nwindow_tokens = 200000\ncompact_at_percent = 80\n",
+        "[trace]\ncapture = true\n",
         "[lanes.main]",
         "tests = \"cargo test\"",
         ".slipway/slipway.db",
@@ -26,6 +28,31 @@ fn show_prints_the_resolved_configuration() {
         "anthropic:claude-sonnet-4-5"
     );
     assert_eq!(json["environment"]["ANTHROPIC_API_KEY"], false);
+    assert_eq!(json["config"]["context"]["compact_at_percent"], 80);
+    assert_eq!(json["config"]["trace"]["capture"], true);
+}
+
+#[test]
+fn context_and_trace_settings_are_checked_with_their_place() {
+    let repo = initialized(&[("a.txt", "")]);
+    fs::write(
+        repo.join("slipway.toml"),
+        "[lanes.main]\nowns = [\"**\"]\n[context]\ncompact_at_percent = 0\n[trace]\ncapture = false\n",
+    )
+    .unwrap();
+    let run = slipway(&repo, &["config", "show"]).fails(2);
+    assert!(
+        run.stderr.contains(
+            "slipway.toml:4:22: `context.compact_at_percent`: 0 is out of range: it must be from 1 to 99"
+        ),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("like 80"), "{run:#?}");
+    let text = fs::read_to_string(repo.join("slipway.toml")).unwrap();
+    fs::write(repo.join("slipway.toml"), text.replace("= 0", "= 60")).unwrap();
+    let json = slipway(&repo, &["config", "show", "--json"]).ok().json();
+    assert_eq!(json["config"]["context"]["compact_at_percent"], 60);
+    assert_eq!(json["config"]["trace"]["capture"], false);
 }
 
 #[test]

@@ -8,9 +8,10 @@ use clap::Args;
 use slipway_config::ModelRef;
 use slipway_policy::{AgentRole, Grant};
 use slipway_runtime::{
-    Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, Stop, SubAgents, micros_to_usd,
-    system_prompt,
+    Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, RunReport, RuntimeError, Stop,
+    SubAgents, TaskBudget, micros_to_usd, redact, system_prompt,
 };
+use slipway_store::{CostGroup, Store};
 use slipway_tools::{ToolBox, Workspace};
 use slipway_types::TaskId;
 
@@ -28,22 +29,55 @@ pub(crate) struct RunArgs {
     /// The lane a coder, debugger or fixer may write
     #[arg(long)]
     lane: Option<String>,
-    /// The task the run belongs to (its cost counts toward the task's)
-    #[arg(long)]
+    /// The task the run belongs to: its cost counts toward the task's, and `[budget] task_usd` applies
+    #[arg(long, value_name = "ID")]
     task: Option<TaskId>,
-    /// Use this model (`provider:model`) instead of the role's configured one
-    #[arg(long)]
+    /// Use this model (`provider:model`) for the run and its helpers instead of the configured ones
+    #[arg(long, value_name = "PROVIDER:MODEL")]
     model: Option<String>,
     /// Wait for each model reply whole instead of streaming it
     #[arg(long)]
     no_stream: bool,
-    /// What to do
+    /// What the agent is to do, in plain words
     prompt: String,
 }
 
 /// Prints a run as it happens: the model's text on stdout, tool calls on stderr.
-struct Printer {
+pub(crate) struct Printer {
     at_line_start: Mutex<bool>,
+}
+
+impl Printer {
+    pub(crate) fn new() -> Self {
+        Self {
+            at_line_start: Mutex::new(true),
+        }
+    }
+
+    /// Ends the model's text with a newline, unless it ended with one.
+    pub(crate) fn end_line(&self) {
+        let mut at_start = self
+            .at_line_start
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = std::io::stdout().lock();
+        newline(&mut out, &mut at_start);
+        let _ = out.flush();
+    }
+
+    /// Prints `text` on stderr on a line of its own.
+    fn note(&self, text: &str) {
+        self.end_line();
+        eprintln!("{text}");
+    }
+}
+
+/// Ends the model's text on stdout with a newline, unless it ended with one.
+fn newline(out: &mut std::io::StdoutLock<'_>, at_start: &mut bool) {
+    if !*at_start {
+        let _ = writeln!(out);
+        *at_start = true;
+    }
 }
 
 impl Observer for Printer {
@@ -53,13 +87,8 @@ impl Observer for Printer {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = std::io::stdout().lock();
-        let newline = |out: &mut std::io::StdoutLock<'_>, at_start: &mut bool| {
-            if !*at_start {
-                let _ = writeln!(out);
-                *at_start = true;
-            }
-        };
         match event {
+            RunEvent::Text(text) if text.is_empty() => {}
             RunEvent::Text(text) => {
                 let _ = write!(out, "{}", output::clean(&text));
                 *at_start = text.ends_with('\n');
@@ -67,7 +96,11 @@ impl Observer for Printer {
             RunEvent::ToolCall { name, arguments } => {
                 newline(&mut out, &mut at_start);
                 let _ = out.flush();
-                eprintln!("→ {name} {}", output::clean(&preview(&arguments, 160)));
+                eprintln!(
+                    "→ {} {}",
+                    output::clean(&name),
+                    output::clean(&preview(&redact(&arguments), 160))
+                );
             }
             RunEvent::ToolResult {
                 name,
@@ -83,11 +116,11 @@ impl Observer for Printer {
                     "ok"
                 };
                 let detail = if is_error || denied {
-                    format!(": {}", output::clean(&preview(&text, 200)))
+                    format!(": {}", output::clean(&preview(&redact(&text), 200)))
                 } else {
                     format!(" ({} bytes)", text.len())
                 };
-                eprintln!("← {name} {verdict}{detail}");
+                eprintln!("← {} {verdict}{detail}", output::clean(&name));
             }
             RunEvent::Compacted { before, after } => {
                 newline(&mut out, &mut at_start);
@@ -115,36 +148,33 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
     let project = Project::open(global)?;
     let config = &project.config;
     let model = choose_model(&args, config)?;
-    let explorer_model = config
-        .model_for("explorer")
-        .cloned()
-        .unwrap_or_else(|| model.clone());
-    let store: Arc<dyn slipway_store::Store> = Arc::from(project.store().await?);
-    if let Some(id) = args.task {
-        store.task(id).await?;
-    }
+    // Helpers use the configured explorer model, unless --model chose one for the whole run
+    // (so that it needs no key for a provider it does not use).
+    let helper_model = match &args.model {
+        Some(_) => model.clone(),
+        None => config
+            .model_for("explorer")
+            .cloned()
+            .unwrap_or_else(|| model.clone()),
+    };
+    let store: Arc<dyn Store> = Arc::from(project.store().await?);
+    let task_budget = match args.task {
+        Some(id) => {
+            store.task(id).await?;
+            task_budget(store.as_ref(), id, config.budget.task_usd).await?
+        }
+        None => None,
+    };
     let prices = Arc::new(config.prices.clone());
     let ownership = Arc::new(project.ownership()?);
     let agents_md = std::fs::read_to_string(project.root.join("AGENTS.md")).ok();
 
-    let options = |role: AgentRole, model: &ModelRef| {
-        let mut options = RunOptions::new(
-            role,
-            ModelChoice {
-                provider: model.provider.clone(),
-                model: model.model.clone(),
-            },
-        );
-        options.task_id = args.task;
-        options.max_steps = config.budget.max_steps;
-        options.token_budget = config.budget.run_tokens;
-        options.cost_budget_micros = config.budget.run_usd.map(usd_to_micros);
-        options.stream = !args.no_stream;
-        options
-    };
+    let options =
+        |role: AgentRole, model: &ModelRef| run_options(&args, config, task_budget, role, model);
     let workspace = || Workspace::open(&project.root).map_err(|e| anyhow::anyhow!("{e}"));
+    let provider = setup::provider(config, &model)?;
     let helper = Agent::new(
-        setup::provider(config, &explorer_model)?,
+        setup::provider(config, &helper_model)?,
         Arc::new(ToolBox::new(
             workspace()?,
             Grant::new(AgentRole::Explorer),
@@ -153,7 +183,7 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
         Arc::clone(&store),
         Arc::clone(&prices),
         system_prompt(AgentRole::Explorer, agents_md.as_deref()),
-        options(AgentRole::Explorer, &explorer_model),
+        options(AgentRole::Explorer, &helper_model),
     );
     let mut grant = Grant::new(args.role);
     if let Some(lane) = &args.lane {
@@ -162,7 +192,7 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
     let tools = ToolBox::new(workspace()?, grant, ownership)
         .with_delegate(Arc::new(SubAgents::new(helper, agents_md.clone())));
     let agent = Agent::new(
-        setup::provider(config, &model)?,
+        provider,
         Arc::new(tools),
         Arc::clone(&store),
         prices,
@@ -170,13 +200,9 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
         options(args.role, &model),
     );
     eprintln!("{} on {} · trace follows", args.role, model);
-    let printer = Printer {
-        at_line_start: Mutex::new(true),
-    };
-    let cancel = Cancel::default();
-    let report = agent.run(&args.prompt, &printer, &cancel).await;
-    printer.event(RunEvent::Text(String::new()));
-    let _ = writeln!(std::io::stdout());
+    let printer = Printer::new();
+    let report = run_interruptible(&agent, &args.prompt, &printer).await;
+    printer.end_line();
     let report = match report {
         Ok(report) => report,
         Err(err) => {
@@ -185,17 +211,103 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
         }
     };
     print_report(&report);
+    let reason = report
+        .stop
+        .reason(&options(args.role, &model))
+        .unwrap_or_default();
     match report.stop {
         Stop::Finished => Ok(Outcome::Success),
-        stop => {
-            let options = options(args.role, &model);
-            bail!("{}", stop.reason(&options).unwrap_or_default())
+        Stop::Cancelled => {
+            eprintln!("{reason}");
+            Ok(Outcome::Interrupted)
         }
+        _ => bail!("{reason}"),
     }
 }
 
+/// Returns the settings of a run of `role` on `model`, from the arguments and the configuration.
+fn run_options(
+    args: &RunArgs,
+    config: &slipway_config::Config,
+    task_budget: Option<TaskBudget>,
+    role: AgentRole,
+    model: &ModelRef,
+) -> RunOptions {
+    let mut options = RunOptions::new(
+        role,
+        ModelChoice {
+            provider: model.provider.clone(),
+            model: model.model.clone(),
+        },
+    );
+    options.task_id = args.task;
+    options.max_steps = config.budget.max_steps;
+    options.token_budget = config.budget.run_tokens;
+    options.cost_budget_micros = config.budget.run_usd.map(usd_to_micros);
+    options.task_budget = task_budget;
+    options.context_window = config.context.window_tokens;
+    options.compact_at_percent = config.context.compact_at_percent;
+    options.capture = config.trace.capture;
+    options.stream = !args.no_stream;
+    options
+}
+
+/// Runs `agent` on `prompt`; the first Ctrl-C cancels the run, which ends
+/// its trace as cancelled, and a second one quits at once.
+async fn run_interruptible(
+    agent: &Agent,
+    prompt: &str,
+    printer: &Printer,
+) -> Result<RunReport, RuntimeError> {
+    let cancel = Cancel::default();
+    let run = agent.run(prompt, printer, &cancel);
+    tokio::pin!(run);
+    let interrupted = tokio::select! {
+        report = &mut run => return report,
+        signal = tokio::signal::ctrl_c() => signal.is_ok(),
+    };
+    if !interrupted {
+        // Ctrl-C cannot be caught here; it ends the process as it would have anyway.
+        return run.await;
+    }
+    printer.note("· cancelling: the run stops and its trace is kept (Ctrl-C again quits at once)");
+    cancel.cancel();
+    tokio::select! {
+        report = &mut run => report,
+        _ = tokio::signal::ctrl_c() => std::process::exit(i32::from(crate::INTERRUPTED)),
+    }
+}
+
+/// Returns the task's cost limit and what its earlier runs spent, when
+/// `[budget] task_usd` is set.
+async fn task_budget(
+    store: &dyn Store,
+    task: TaskId,
+    limit_usd: Option<f64>,
+) -> Result<Option<TaskBudget>> {
+    let Some(limit_usd) = limit_usd else {
+        return Ok(None);
+    };
+    let key = task.to_string();
+    let row = store
+        .cost_by(CostGroup::Task, None)
+        .await?
+        .into_iter()
+        .find(|row| row.key == key);
+    let unpriced = row.as_ref().map_or(0, |row| row.unknown_cost_runs);
+    if unpriced > 0 {
+        eprintln!(
+            "warning: {unpriced} earlier run(s) of task {task} have no known cost (still running, or ended without one): [budget] task_usd counts only the priced ones"
+        );
+    }
+    Ok(Some(TaskBudget {
+        limit_micros: usd_to_micros(limit_usd),
+        spent_micros: row.and_then(|row| row.cost_micros).unwrap_or(0),
+    }))
+}
+
 /// Prints what a finished run did and cost, and how to see its trace.
-fn print_report(report: &slipway_runtime::RunReport) {
+pub(crate) fn print_report(report: &RunReport) {
     let cost = report.cost_micros.map_or_else(
         || "unknown".to_owned(),
         |c| format!("${:.4}", micros_to_usd(c)),
@@ -252,4 +364,39 @@ fn usd_to_micros(usd: f64) -> i64 {
     )]
     let micros = (usd * 1_000_000.0).round() as i64;
     micros
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use slipway_policy::AgentRole;
+    use slipway_runtime::{ModelChoice, RunOptions};
+
+    /// A setting left out of slipway.toml means what the runtime means by default.
+    #[test]
+    fn configuration_defaults_are_the_runtime_defaults() {
+        let config = slipway_config::parse("", Path::new("slipway.toml")).unwrap();
+        let runtime = RunOptions::new(
+            AgentRole::Explorer,
+            ModelChoice {
+                provider: "anthropic".to_owned(),
+                model: "claude-sonnet-4-5".to_owned(),
+            },
+        );
+        assert_eq!(config.budget.max_steps, runtime.max_steps);
+        assert_eq!(config.budget.run_tokens, runtime.token_budget);
+        assert_eq!(config.context.window_tokens, runtime.context_window);
+        assert_eq!(
+            config.context.compact_at_percent,
+            runtime.compact_at_percent
+        );
+        assert_eq!(config.trace.capture, runtime.capture);
+    }
+
+    #[test]
+    fn dollars_become_micro_dollars() {
+        assert_eq!(super::usd_to_micros(0.01), 10_000);
+        assert_eq!(super::usd_to_micros(20.0), 20_000_000);
+    }
 }

@@ -46,7 +46,7 @@ pub(crate) fn provider(config: &Config, model: &ModelRef) -> Result<Arc<dyn Prov
         ),
         None => None,
     };
-    if api_key.is_some() && from_file && !is_loopback(&base_url) {
+    if api_key.is_some() && from_file && !slipway_llm::is_loopback_url(&base_url) {
         let var = settings.api_key_env.as_deref().unwrap_or_default();
         bail!(
             "slipway.toml would send the key in {var} to {base_url}: a committed file cannot choose where keys go; \
@@ -72,43 +72,4 @@ fn base_url_var(provider: &str) -> String {
         })
         .collect();
     format!("{name}_BASE_URL")
-}
-
-/// Returns true when `url`'s host is a loopback address.
-fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn loopback_hosts_are_recognised() {
-        for url in [
-            "http://127.0.0.1:8080/v1",
-            "http://localhost:11434/v1",
-            "http://[::1]:9/v1",
-            "http://127.0.0.9",
-        ] {
-            assert!(super::is_loopback(url), "{url}");
-        }
-        for url in [
-            "https://api.example.com/v1",
-            "http://127.0.0.1.evil.example/v1",
-            "http://10.0.0.1/v1",
-            "https://user@evil.example",
-        ] {
-            assert!(!super::is_loopback(url), "{url}");
-        }
-    }
 }
