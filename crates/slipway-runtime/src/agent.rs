@@ -464,7 +464,20 @@ impl<'a> Run<'a> {
             if !text.is_empty() {
                 self.last_text = text;
             }
-            let context = response.usage.total_input_tokens() + response.usage.output_tokens;
+            let context = response
+                .usage
+                .total_input_tokens()
+                .saturating_add(response.usage.output_tokens);
+            match &response.stop {
+                StopReason::MaxTokens => self.observer.event(RunEvent::Warning(format!(
+                    "the model's reply was cut at the output limit of {} tokens",
+                    options.max_output_tokens
+                ))),
+                StopReason::Refusal => self.observer.event(RunEvent::Warning(
+                    "the model refused to go on; its last words are the run's answer".to_owned(),
+                )),
+                _ => {}
+            }
             conversation
                 .messages
                 .push(Message::assistant(response.content));

@@ -16,6 +16,7 @@ use super::wire::tool_results;
 on_both_backends!(
     bad_calls_go_back_as_tool_errors_and_the_run_goes_on,
     unknown_content_blocks_are_skipped,
+    a_reply_cut_at_the_output_limit_is_a_warning,
 );
 
 const CASES: [(Api, bool); 5] = [
@@ -145,5 +146,28 @@ async fn unknown_content_blocks_are_skipped(db: &TestDb) {
                 "{case}: unknown blocks are not replayed"
             );
         }
+    }
+}
+
+async fn a_reply_cut_at_the_output_limit_is_a_warning(db: &TestDb) {
+    let store = db.open().await;
+    for (api, stop) in [(Api::Messages, "max_tokens"), (Api::Chat, "length")] {
+        let repo = repo();
+        let fake = FakeModel::start([Turn::Reply(Reply {
+            text: "It counts".into(),
+            stop: Some(stop.into()),
+            ..Reply::default()
+        })]);
+        let mut options = options(AgentRole::Coder, api, true);
+        options.max_output_tokens = 64;
+        let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
+        let events = Events::default();
+        let report = agent.run(TASK, &events, &Cancel::default()).await.unwrap();
+        assert_eq!(report.stop, Stop::Finished, "{api}");
+        assert_eq!(
+            events.warnings(),
+            ["the model's reply was cut at the output limit of 64 tokens"],
+            "{api}"
+        );
     }
 }
