@@ -15,7 +15,7 @@ use slipway_policy::{AgentRole, mark_untrusted};
 use slipway_store::Store;
 use slipway_tools::ToolBox;
 use slipway_types::{
-    ContentDirection, ContentId, ContentKind, SpanId, SpanStatus, TaskId, TokenCounts, Trace,
+    ContentDirection, ContentKind, SpanId, SpanStatus, TaskId, TokenCounts, Trace,
     attributes as attr, operations as op,
 };
 use tokio::sync::Notify;
@@ -24,7 +24,7 @@ use crate::compaction::{self, Compacted};
 use crate::delegation::Remaining;
 use crate::error::RuntimeError;
 use crate::ids;
-use crate::recorder::{Recorder, SpanStart};
+use crate::recorder::{BodyKey, Recorder, SpanStart};
 
 /// A model, as `[models]` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,8 +247,8 @@ pub struct Agent {
 struct Conversation {
     messages: Vec<Message>,
     /// The stored id of each message, when content capture is on.
-    stored: Vec<Option<ContentId>>,
-    system_id: Option<ContentId>,
+    stored: Vec<Option<BodyKey>>,
+    system_id: Option<BodyKey>,
 }
 
 impl Agent {
@@ -348,21 +348,18 @@ impl Agent {
         cancel: &Cancel,
     ) -> Result<RunReport, (RuntimeError, TokenCounts, Option<i64>)> {
         let role = self.options.role.to_string();
-        let root = recorder
-            .start_span(SpanStart {
-                parent,
-                operation: op::INVOKE_AGENT,
-                subject: &role,
-                model: Some(&self.options.model.model),
-                provider: Some(&self.options.model.provider),
-                tool_name: None,
-                attributes: BTreeMap::from([
-                    (attr::OPERATION_NAME.to_owned(), json!(op::INVOKE_AGENT)),
-                    (attr::AGENT_NAME.to_owned(), json!(role)),
-                ]),
-            })
-            .await
-            .map_err(|e| (e.into(), TokenCounts::default(), Some(0)))?;
+        let root = recorder.start_span(SpanStart {
+            parent,
+            operation: op::INVOKE_AGENT,
+            subject: &role,
+            model: Some(&self.options.model.model),
+            provider: Some(&self.options.model.provider),
+            tool_name: None,
+            attributes: BTreeMap::from([
+                (attr::OPERATION_NAME.to_owned(), json!(op::INVOKE_AGENT)),
+                (attr::AGENT_NAME.to_owned(), json!(role)),
+            ]),
+        });
         let mut run = Run::new(self, recorder, root.clone(), observer, cancel);
         let result = run.drive(task).await;
         let (status, error) = match &result {
@@ -372,9 +369,9 @@ impl Agent {
             },
             Err(e) => (SpanStatus::Error, Some(e.to_string())),
         };
-        let ended = recorder
-            .end_span(&root, status, run.tokens, run.cost, error, BTreeMap::new())
-            .await;
+        recorder.end_span(&root, status, run.tokens, run.cost, error, BTreeMap::new());
+        // The last step's records, and the root span's end, in one write.
+        let ended = recorder.flush().await;
         match (result, ended) {
             (Ok(stop), Ok(())) => Ok(RunReport {
                 trace_id: recorder.trace_id().clone(),
@@ -444,8 +441,7 @@ impl<'a> Run<'a> {
             stored: Vec::new(),
             system_id: self
                 .recorder
-                .content(ContentKind::System, &self.agent.system)
-                .await?,
+                .content(ContentKind::System, &self.agent.system),
         };
         loop {
             if let Some(stop) = self.limit_reached() {
@@ -500,6 +496,8 @@ impl<'a> Run<'a> {
                 role: Role::User,
                 content: results,
             });
+            // The step is done: its spans, bodies and links in one commit.
+            self.recorder.flush().await?;
             if self.cancel.is_cancelled() {
                 return Ok(Stop::Cancelled);
             }
@@ -581,7 +579,7 @@ impl<'a> Run<'a> {
         let agent = self.agent;
         let model = &agent.options.model;
         self.steps += 1;
-        let (request, span) = self.open_chat(conversation).await?;
+        let (request, span) = self.open_chat(conversation);
 
         let observer = self.observer;
         let mut on_event = |event: StreamEvent| {
@@ -595,16 +593,14 @@ impl<'a> Run<'a> {
             () = self.cancel.cancelled() => None,
         };
         let Some(result) = result else {
-            self.recorder
-                .end_span(
-                    &span,
-                    SpanStatus::Error,
-                    TokenCounts::default(),
-                    None,
-                    Some("cancelled".into()),
-                    BTreeMap::new(),
-                )
-                .await?;
+            self.recorder.end_span(
+                &span,
+                SpanStatus::Error,
+                TokenCounts::default(),
+                None,
+                Some("cancelled".into()),
+                BTreeMap::new(),
+            );
             return Ok(None);
         };
         let response = match result {
@@ -615,16 +611,14 @@ impl<'a> Run<'a> {
                     attr::ERROR_TYPE.to_owned(),
                     json!(crate::error::llm_error_type(&err)),
                 );
-                self.recorder
-                    .end_span(
-                        &span,
-                        SpanStatus::Error,
-                        TokenCounts::default(),
-                        None,
-                        Some(err.to_string()),
-                        attributes,
-                    )
-                    .await?;
+                self.recorder.end_span(
+                    &span,
+                    SpanStatus::Error,
+                    TokenCounts::default(),
+                    None,
+                    Some(err.to_string()),
+                    attributes,
+                );
                 return Err(RuntimeError::Model {
                     provider: model.provider.clone(),
                     source: err,
@@ -637,15 +631,12 @@ impl<'a> Run<'a> {
                 observer.event(RunEvent::Text(text));
             }
         }
-        self.record_response(&span, &response).await?;
+        self.record_response(&span, &response);
         Ok(Some(response))
     }
 
     /// Stores the messages not sent before, builds the request and opens its `chat` span.
-    async fn open_chat(
-        &mut self,
-        conversation: &mut Conversation,
-    ) -> Result<(ChatRequest, SpanId), RuntimeError> {
+    fn open_chat(&mut self, conversation: &mut Conversation) -> (ChatRequest, SpanId) {
         let agent = self.agent;
         let model = &agent.options.model;
         // Each message is stored once, the first time it is sent.
@@ -653,7 +644,7 @@ impl<'a> Run<'a> {
             let body = serde_json::to_string(message).unwrap_or_default();
             conversation
                 .stored
-                .push(self.recorder.content(ContentKind::Message, &body).await?);
+                .push(self.recorder.content(ContentKind::Message, &body));
         }
         let request = ChatRequest {
             model: model.model.clone(),
@@ -668,41 +659,32 @@ impl<'a> Run<'a> {
             max_tokens: agent.options.max_output_tokens,
             stream: agent.options.stream,
         };
-        let span = self
-            .recorder
-            .start_span(SpanStart {
-                parent: Some(&self.root),
-                operation: op::CHAT,
-                subject: &model.model,
-                model: Some(&model.model),
-                provider: Some(&model.provider),
-                tool_name: None,
-                attributes: BTreeMap::from([
-                    (attr::OPERATION_NAME.to_owned(), json!(op::CHAT)),
-                    (attr::PROVIDER_NAME.to_owned(), json!(model.provider)),
-                    (attr::REQUEST_MODEL.to_owned(), json!(model.model)),
-                ]),
-            })
-            .await?;
-        let inputs: Vec<ContentId> = conversation
+        let span = self.recorder.start_span(SpanStart {
+            parent: Some(&self.root),
+            operation: op::CHAT,
+            subject: &model.model,
+            model: Some(&model.model),
+            provider: Some(&model.provider),
+            tool_name: None,
+            attributes: BTreeMap::from([
+                (attr::OPERATION_NAME.to_owned(), json!(op::CHAT)),
+                (attr::PROVIDER_NAME.to_owned(), json!(model.provider)),
+                (attr::REQUEST_MODEL.to_owned(), json!(model.model)),
+            ]),
+        });
+        let inputs: Vec<BodyKey> = conversation
             .system_id
             .iter()
             .chain(conversation.stored.iter().flatten())
             .copied()
             .collect();
-        self.recorder
-            .link(&span, ContentDirection::Input, &inputs)
-            .await?;
+        self.recorder.link(&span, ContentDirection::Input, &inputs);
 
-        Ok((request, span))
+        (request, span)
     }
 
     /// Adds a response's tokens and cost to the run and closes its `chat` span.
-    async fn record_response(
-        &mut self,
-        span: &SpanId,
-        response: &slipway_llm::ChatResponse,
-    ) -> Result<(), RuntimeError> {
+    fn record_response(&mut self, span: &SpanId, response: &slipway_llm::ChatResponse) {
         let agent = self.agent;
         let model = &agent.options.model;
         let observer = self.observer;
@@ -719,10 +701,8 @@ impl<'a> Run<'a> {
         self.spend(tokens, cost, cost.unwrap_or(0));
         self.recorder.add_usage(tokens, cost);
         let body = serde_json::to_string(&response.content).unwrap_or_default();
-        if let Some(id) = self.recorder.content(ContentKind::Response, &body).await? {
-            self.recorder
-                .link(span, ContentDirection::Output, &[id])
-                .await?;
+        if let Some(id) = self.recorder.content(ContentKind::Response, &body) {
+            self.recorder.link(span, ContentDirection::Output, &[id]);
         }
         let mut attributes = BTreeMap::from([
             (attr::RESPONSE_MODEL.to_owned(), json!(response.model)),
@@ -745,9 +725,7 @@ impl<'a> Run<'a> {
             attributes.insert(attr::RESPONSE_ID.to_owned(), json!(id));
         }
         self.recorder
-            .end_span(span, SpanStatus::Ok, tokens, cost, None, attributes)
-            .await?;
-        Ok(())
+            .end_span(span, SpanStatus::Ok, tokens, cost, None, attributes);
     }
 
     /// One tool call as an `execute_tool` span; returns the result block for the model.
@@ -762,30 +740,21 @@ impl<'a> Run<'a> {
             name: name.to_owned(),
             arguments: arguments.to_owned(),
         });
-        let span = self
-            .recorder
-            .start_span(SpanStart {
-                parent: Some(&self.root),
-                operation: op::EXECUTE_TOOL,
-                subject: name,
-                model: None,
-                provider: None,
-                tool_name: Some(name),
-                attributes: BTreeMap::from([
-                    (attr::OPERATION_NAME.to_owned(), json!(op::EXECUTE_TOOL)),
-                    (attr::TOOL_NAME.to_owned(), json!(name)),
-                    (attr::TOOL_CALL_ID.to_owned(), json!(call_id)),
-                ]),
-            })
-            .await?;
-        if let Some(id) = self
-            .recorder
-            .content(ContentKind::ToolArguments, arguments)
-            .await?
-        {
-            self.recorder
-                .link(&span, ContentDirection::Input, &[id])
-                .await?;
+        let span = self.recorder.start_span(SpanStart {
+            parent: Some(&self.root),
+            operation: op::EXECUTE_TOOL,
+            subject: name,
+            model: None,
+            provider: None,
+            tool_name: Some(name),
+            attributes: BTreeMap::from([
+                (attr::OPERATION_NAME.to_owned(), json!(op::EXECUTE_TOOL)),
+                (attr::TOOL_NAME.to_owned(), json!(name)),
+                (attr::TOOL_CALL_ID.to_owned(), json!(call_id)),
+            ]),
+        });
+        if let Some(id) = self.recorder.content(ContentKind::ToolArguments, arguments) {
+            self.recorder.link(&span, ContentDirection::Input, &[id]);
         }
         let call = self.agent.tools.call_json(name, arguments);
         let (outcome, helpers) =
@@ -794,14 +763,8 @@ impl<'a> Run<'a> {
         // What the helpers it started spent is this run's spending too.
         self.spend(helpers.tokens, helpers.cost, helpers.known_cost);
         let marked = mark_untrusted(&format!("tool {name}"), &outcome.text, &self.boundary);
-        if let Some(id) = self
-            .recorder
-            .content(ContentKind::ToolResult, &marked)
-            .await?
-        {
-            self.recorder
-                .link(&span, ContentDirection::Output, &[id])
-                .await?;
+        if let Some(id) = self.recorder.content(ContentKind::ToolResult, &marked) {
+            self.recorder.link(&span, ContentDirection::Output, &[id]);
         }
         let (status, error, mut attributes) = match &outcome.denial {
             Some(denial) => {
@@ -823,16 +786,14 @@ impl<'a> Run<'a> {
             "slipway.tool.result_bytes".to_owned(),
             Value::from(outcome.text.len()),
         );
-        self.recorder
-            .end_span(
-                &span,
-                status,
-                TokenCounts::default(),
-                None,
-                error,
-                attributes,
-            )
-            .await?;
+        self.recorder.end_span(
+            &span,
+            status,
+            TokenCounts::default(),
+            None,
+            error,
+            attributes,
+        );
         self.observer.event(RunEvent::ToolResult {
             name: name.to_owned(),
             is_error: outcome.is_error,

@@ -71,20 +71,18 @@ pub(crate) async fn summarize(
         max_tokens: agent.options.max_output_tokens,
         stream: false,
     };
-    let span = recorder
-        .start_span(SpanStart {
-            parent: Some(parent),
-            operation: op::COMPACTION,
-            subject: &model.model,
-            model: Some(&model.model),
-            provider: Some(&model.provider),
-            tool_name: None,
-            attributes: BTreeMap::from([
-                (attr::OPERATION_NAME.to_owned(), json!(op::COMPACTION)),
-                ("slipway.compaction.messages".to_owned(), json!(replaced)),
-            ]),
-        })
-        .await?;
+    let span = recorder.start_span(SpanStart {
+        parent: Some(parent),
+        operation: op::COMPACTION,
+        subject: &model.model,
+        model: Some(&model.model),
+        provider: Some(&model.provider),
+        tool_name: None,
+        attributes: BTreeMap::from([
+            (attr::OPERATION_NAME.to_owned(), json!(op::COMPACTION)),
+            ("slipway.compaction.messages".to_owned(), json!(replaced)),
+        ]),
+    });
     let mut ignore = |_| {};
     let call = agent.provider.chat(&request, &mut ignore);
     let result = tokio::select! {
@@ -99,16 +97,16 @@ pub(crate) async fn summarize(
             None,
             Some(error),
             BTreeMap::new(),
-        )
+        );
     };
     let Some(result) = result else {
-        failed("cancelled".to_owned()).await?;
+        failed("cancelled".to_owned());
         return Ok(None);
     };
     let response = match result {
         Ok(response) => response,
         Err(err) => {
-            failed(err.to_string()).await?;
+            failed(err.to_string());
             return Err(RuntimeError::Model {
                 provider: model.provider.clone(),
                 source: err,
@@ -119,14 +117,10 @@ pub(crate) async fn summarize(
     let cost = agent.prices.cost_micros(&model.key(), &tokens);
     recorder.add_usage(tokens, cost);
     let summary = response.text();
-    if let Some(id) = recorder.content(ContentKind::Summary, &summary).await? {
-        recorder
-            .link(&span, ContentDirection::Output, &[id])
-            .await?;
+    if let Some(id) = recorder.content(ContentKind::Summary, &summary) {
+        recorder.link(&span, ContentDirection::Output, &[id]);
     }
-    recorder
-        .end_span(&span, SpanStatus::Ok, tokens, cost, None, BTreeMap::new())
-        .await?;
+    recorder.end_span(&span, SpanStatus::Ok, tokens, cost, None, BTreeMap::new());
     Ok(Some(Compacted {
         summary,
         tokens,

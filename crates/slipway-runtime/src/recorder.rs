@@ -1,16 +1,18 @@
-//! The trace recorder: a run is a trace, each model call and tool call a span,
-//! every write committed as it happens so a crash loses at most the step in
-//! flight. Content is redacted, stored once and referenced by the spans that
-//! sent or received it.
+//! The trace recorder: a run is a trace, each model call and tool call a span.
+//! The run's row is written when it starts; a step's spans, bodies and links
+//! are kept in memory until the step ends and then written in one
+//! transaction ([`Recorder::flush`]), so a crash loses at most the step in
+//! flight and a step costs one commit. Content is redacted, stored once and
+//! referenced by the spans that sent or received it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jiff::Timestamp;
 use serde_json::Value;
-use slipway_store::{SpanEnd, Store, StoreError, TraceEnd};
+use slipway_store::{BatchLink, BodyRef, SpanEnd, Store, StoreError, TraceBatch, TraceEnd};
 use slipway_types::{
-    ContentDirection, ContentId, ContentKind, Span, SpanId, SpanStatus, TokenCounts, Trace, TraceId,
+    ContentDirection, ContentKind, Span, SpanId, SpanStatus, TokenCounts, Trace, TraceId,
 };
 
 use crate::ids;
@@ -28,6 +30,20 @@ pub(crate) struct SpanStart<'a> {
     pub(crate) attributes: BTreeMap<String, Value>,
 }
 
+/// A body handed to the recorder, stored at the next flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyKey(usize);
+
+/// What the recorder holds between flushes.
+#[derive(Default)]
+struct Pending {
+    batch: TraceBatch,
+    /// Every body key: its stored id, or its place in `batch.bodies`.
+    bodies: Vec<BodyRef>,
+    /// The next free position of each span's inputs and outputs.
+    positions: HashMap<(SpanId, ContentDirection), i64>,
+}
+
 /// Writes one run's trace.
 pub(crate) struct Recorder {
     store: Arc<dyn Store>,
@@ -35,6 +51,9 @@ pub(crate) struct Recorder {
     capture: bool,
     /// Every model call's tokens and cost in the trace, subagents' included.
     totals: Mutex<(TokenCounts, Option<i64>)>,
+    pending: Mutex<Pending>,
+    /// One flush at a time, in order.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Recorder {
@@ -50,6 +69,8 @@ impl Recorder {
             trace: trace.id,
             capture,
             totals: Mutex::new((TokenCounts::default(), Some(0))),
+            pending: Mutex::new(Pending::default()),
+            flushing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -75,8 +96,32 @@ impl Recorder {
         &self.trace
     }
 
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // Every change to the pending records is one push or one field update.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes everything recorded since the last flush, in one transaction.
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
+        let _order = self.flushing.lock().await;
+        let batch = std::mem::take(&mut self.pending().batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ids = self.store.write_batch(&batch).await?;
+        let mut pending = self.pending();
+        for body in &mut pending.bodies {
+            if let BodyRef::New(i) = *body
+                && let Some(id) = ids.get(i)
+            {
+                *body = BodyRef::Stored(*id);
+            }
+        }
+        Ok(())
+    }
+
     /// Records the start of a span and returns its id.
-    pub(crate) async fn start_span(&self, start: SpanStart<'_>) -> Result<SpanId, StoreError> {
+    pub(crate) fn start_span(&self, start: SpanStart<'_>) -> SpanId {
         let id = ids::span_id();
         let span = Span {
             id: id.clone(),
@@ -95,12 +140,12 @@ impl Recorder {
             cost_micros: None,
             attributes: start.attributes,
         };
-        self.store.start_span(&span).await?;
-        Ok(id)
+        self.pending().batch.spans.push(span);
+        id
     }
 
     /// Records how a span ended.
-    pub(crate) async fn end_span(
+    pub(crate) fn end_span(
         &self,
         id: &SpanId,
         status: SpanStatus,
@@ -108,7 +153,7 @@ impl Recorder {
         cost_micros: Option<i64>,
         error: Option<String>,
         attributes: BTreeMap<String, Value>,
-    ) -> Result<(), StoreError> {
+    ) {
         let end = SpanEnd {
             status,
             ended_at: Timestamp::now(),
@@ -117,32 +162,55 @@ impl Recorder {
             error: error.map(|e| redact(&e).into_owned()),
             attributes,
         };
-        self.store.finish_span(id, &end).await
+        let mut pending = self.pending();
+        match pending.batch.spans.iter_mut().find(|s| &s.id == id) {
+            Some(span) => {
+                span.status = end.status;
+                span.ended_at = Some(end.ended_at);
+                span.tokens = end.tokens;
+                span.cost_micros = end.cost_micros;
+                span.error = end.error;
+                span.attributes.extend(end.attributes);
+            }
+            None => pending.batch.ends.push((id.clone(), end)),
+        }
     }
 
-    /// Stores a body (redacted) once; `None` when content capture is off.
-    pub(crate) async fn content(
-        &self,
-        kind: ContentKind,
-        body: &str,
-    ) -> Result<Option<ContentId>, StoreError> {
+    /// Keeps a body (redacted) to store once; `None` when content capture is off.
+    pub(crate) fn content(&self, kind: ContentKind, body: &str) -> Option<BodyKey> {
         if !self.capture {
-            return Ok(None);
+            return None;
         }
-        self.store.put_content(kind, &redact(body)).await.map(Some)
+        let mut pending = self.pending();
+        let place = pending.batch.bodies.len();
+        pending.batch.bodies.push((kind, redact(body).into_owned()));
+        let key = BodyKey(pending.bodies.len());
+        pending.bodies.push(BodyRef::New(place));
+        Some(key)
     }
 
-    /// Links stored bodies to a span.
-    pub(crate) async fn link(
-        &self,
-        span: &SpanId,
-        direction: ContentDirection,
-        contents: &[ContentId],
-    ) -> Result<(), StoreError> {
-        if contents.is_empty() {
-            return Ok(());
+    /// Links bodies to a span, after those linked before.
+    pub(crate) fn link(&self, span: &SpanId, direction: ContentDirection, contents: &[BodyKey]) {
+        let mut pending = self.pending();
+        let mut position = *pending
+            .positions
+            .get(&(span.clone(), direction))
+            .unwrap_or(&0);
+        for key in contents {
+            let Some(body) = pending.bodies.get(key.0).copied() else {
+                continue;
+            };
+            pending.batch.links.push(BatchLink {
+                span: span.clone(),
+                direction,
+                position,
+                body,
+            });
+            position += 1;
         }
-        self.store.link_contents(span, direction, contents).await
+        pending
+            .positions
+            .insert((span.clone(), direction), position);
     }
 
     /// Records how the run ended, with the totals of every model call in it.
@@ -151,6 +219,7 @@ impl Recorder {
         status: SpanStatus,
         error: Option<String>,
     ) -> Result<(), StoreError> {
+        self.flush().await?;
         let (tokens, cost_micros) = *self
             .totals
             .lock()

@@ -7,7 +7,6 @@
 
 mod suite {
     pub(crate) mod fixture;
-    pub(crate) mod hooked;
     pub(crate) mod recorded;
     pub(crate) mod support;
     pub(crate) mod wire;

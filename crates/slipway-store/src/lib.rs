@@ -30,5 +30,6 @@ pub use migrate::SCHEMA_VERSION;
 pub use open::{open, open_with};
 pub use queries::DOC_QUERIES;
 pub use store::{
-    CostGroup, CostRow, LeaseGrant, SpanEnd, StateChange, Store, TaskFilter, TraceEnd,
+    BatchLink, BodyRef, CostGroup, CostRow, LeaseGrant, SpanEnd, StateChange, Store, TaskFilter,
+    TraceBatch, TraceEnd,
 };

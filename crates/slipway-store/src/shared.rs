@@ -371,6 +371,13 @@ macro_rules! impl_store {
                 self.content_put(kind, body).await
             }
 
+            async fn write_batch(
+                &self,
+                batch: &$crate::TraceBatch,
+            ) -> Result<Vec<slipway_types::ContentId>, $crate::StoreError> {
+                self.batch_write(batch).await
+            }
+
             async fn link_contents(
                 &self,
                 span: &slipway_types::SpanId,

@@ -156,6 +156,16 @@ pub(crate) const TRACE: &str = concat!("SELECT ", trace_columns!(), " FROM trace
 /// Binds `id, trace_id, parent_id, name, operation, started_at, ended_at,
 /// duration_us, status, error, model, provider, tool_name`, the five token
 /// counts, `cost_micros, attributes`.
+/// The head of a multi-row span insert; the rows follow as `VALUES (…), (…)`.
+pub(crate) const INSERT_SPAN_COLUMNS: &str = concat!(
+    "INSERT INTO spans (",
+    "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",
+    "model, provider, tool_name, ",
+    "input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, ",
+    "cost_micros, attributes",
+    ") "
+);
+
 pub(crate) const INSERT_SPAN: &str = concat!(
     "INSERT INTO spans (",
     "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",

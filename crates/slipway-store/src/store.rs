@@ -41,6 +41,46 @@ pub enum LeaseGrant {
     HeldBy(Lease),
 }
 
+/// A body a batch links: stored before, or the batch's own `bodies[i]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRef {
+    Stored(ContentId),
+    New(usize),
+}
+
+/// One link of a batch: the body at `position` among the span's inputs or outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLink {
+    pub span: SpanId,
+    pub direction: ContentDirection,
+    pub position: i64,
+    pub body: BodyRef,
+}
+
+/// Trace records written together by [`Store::write_batch`], in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceBatch {
+    /// Bodies to store once each (by kind and content), as `put_content` does.
+    pub bodies: Vec<(ContentKind, String)>,
+    /// Spans to insert, started or already ended, parents before children.
+    pub spans: Vec<Span>,
+    /// Ends of spans inserted by earlier writes, as `finish_span` records them.
+    pub ends: Vec<(SpanId, SpanEnd)>,
+    /// Links of bodies to spans (of this batch or earlier ones).
+    pub links: Vec<BatchLink>,
+}
+
+impl TraceBatch {
+    /// Returns true when there is nothing to write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+            && self.spans.is_empty()
+            && self.ends.is_empty()
+            && self.links.is_empty()
+    }
+}
+
 /// How a run ended, for [`Store::finish_trace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEnd {
@@ -197,6 +237,12 @@ pub trait Store: Send + Sync {
         direction: ContentDirection,
         contents: &[ContentId],
     ) -> Result<(), StoreError>;
+
+    /// Writes `batch` in one transaction — all of it, or nothing — and returns
+    /// the ids of its bodies, in order. Spans must belong to a recorded run and
+    /// parents must be written before (or earlier in `spans` than) their children;
+    /// a link's position must be free for its span and direction.
+    async fn write_batch(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError>;
 
     /// Returns the latest `limit` runs, newest first.
     async fn traces(&self, limit: u32) -> Result<Vec<Trace>, StoreError>;

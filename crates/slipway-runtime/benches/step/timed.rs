@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use slipway_store::{
     Backend, CostGroup, CostRow, LeaseGrant, SpanEnd, StateChange, Store, StoreError,
-    StoreLocation, TaskFilter, TraceEnd,
+    StoreLocation, TaskFilter, TraceBatch, TraceEnd,
 };
 use slipway_types::{
     ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewTask, Span, SpanId, Task,
@@ -125,6 +125,11 @@ impl Store for Timed {
 
     async fn finish_trace(&self, id: &TraceId, end: &TraceEnd) -> Result<(), StoreError> {
         self.time("finish_trace", self.inner.finish_trace(id, end))
+            .await
+    }
+
+    async fn write_batch(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError> {
+        self.time("write_batch", self.inner.write_batch(batch))
             .await
     }
 

@@ -15,7 +15,6 @@ use slipway_test_support::{FakeModel, FakeToolCall, FakeUsage, RecordedRequest, 
 use slipway_types::{ContentDirection, ContentKind, SpanStatus, operations as op};
 
 use super::fixture::{TASK, agent, coder, expected_tokens, options, repo, tools};
-use super::hooked::cancel_at;
 use super::recorded::{Recorded, bodies, of_kind};
 use super::support::{Events, TestDb, on_both_backends};
 use super::wire::{mentions, prefix, replayed_calls, system, tool_names, tool_results, turns};
@@ -223,19 +222,33 @@ async fn a_second_compaction_replaces_the_first_summary(db: &TestDb) {
 
 async fn a_compaction_in_flight_is_cancelled(db: &TestDb) {
     let cancel = Arc::new(Cancel::default());
-    let store = cancel_at(db.open().await, &cancel, op::COMPACTION);
+    let store = db.open().await;
     let repo = repo();
     // Far longer than the test may take: only cancellation ends the summary call.
-    let fake = FakeModel::start([
+    let fake = Arc::new(FakeModel::start([
         read(1, "src/api/lib.rs"),
         read(2, "src/api/util.rs"),
         summary("never used").delayed(Duration::from_mins(2)),
-    ]);
+    ]));
+    // Cancelled once the summary's request has arrived.
+    let canceller = tokio::spawn({
+        let (fake, cancel) = (Arc::clone(&fake), Arc::clone(&cancel));
+        async move {
+            while fake.requests().len() < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            cancel.cancel();
+        }
+    });
     let agent = agent(&fake, API, tools(&repo, coder()), &store, small_window());
     let report = agent.run(TASK, &Events::default(), &cancel).await.unwrap();
+    canceller.await.unwrap();
     assert_eq!(report.stop, Stop::Cancelled);
-    // The summary's request may or may not have left before the cancel won; nothing after it did.
-    assert!((2..=3).contains(&fake.requests().len()));
+    assert_eq!(
+        fake.requests().len(),
+        3,
+        "nothing after the summary's request"
+    );
     let recorded = Recorded::load(&*store, &report.trace_id).await;
     let span = recorded.of(op::COMPACTION)[0];
     assert_eq!(

@@ -204,6 +204,16 @@ macro_rules! impl_traces {
                 end: &$crate::SpanEnd,
             ) -> Result<(), $crate::StoreError> {
                 let mut conn = self.connection("cannot record the end of the span").await?;
+                self.span_finish_on(&mut conn, id, end).await
+            }
+
+            /// Records a span's end on `conn` (a connection or a transaction).
+            async fn span_finish_on(
+                &self,
+                conn: &mut $connection,
+                id: &slipway_types::SpanId,
+                end: &$crate::SpanEnd,
+            ) -> Result<(), $crate::StoreError> {
                 let (started_at, attributes) =
                     sqlx::query_as::<_, (String, String)>($crate::sql::SPAN_FOR_FINISH)
                         .bind(id.as_str())
@@ -237,6 +247,176 @@ macro_rules! impl_traces {
                     .map_err(self.ctx("cannot record the end of the span"))?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::UnknownSpan { id: id.clone() });
+                }
+                Ok(())
+            }
+
+            async fn batch_write(
+                &self,
+                batch: &$crate::TraceBatch,
+            ) -> Result<Vec<slipway_types::ContentId>, $crate::StoreError> {
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                let body_ids = self.batch_bodies(&mut tx, &batch.bodies).await?;
+                self.batch_spans(&mut tx, &batch.spans).await?;
+                for (id, end) in &batch.ends {
+                    self.span_finish_on(&mut tx, id, end).await?;
+                }
+                self.batch_links(&mut tx, &batch.links, &body_ids).await?;
+                tx.commit()
+                    .await
+                    .map_err(self.ctx("cannot commit the trace records"))?;
+                Ok(body_ids)
+            }
+
+            /// Stores bodies once by hash and returns their ids, in order.
+            async fn batch_bodies(
+                &self,
+                conn: &mut $connection,
+                bodies: &[(slipway_types::ContentKind, String)],
+            ) -> Result<Vec<slipway_types::ContentId>, $crate::StoreError> {
+                type Db = <$connection as sqlx::Connection>::Database;
+                const ROWS: usize = $crate::recording::BATCH_ROWS;
+                // Bodies: inserted once by hash, then their ids read back.
+                let hashes: Vec<String> = bodies
+                    .iter()
+                    .map(|(kind, body)| $crate::recording::content_hash(*kind, body))
+                    .collect();
+                let mut ids = std::collections::BTreeMap::new();
+                let rows: Vec<(&String, &(slipway_types::ContentKind, String))> =
+                    hashes.iter().zip(bodies).collect();
+                for chunk in rows.chunks(ROWS) {
+                    let mut insert =
+                        sqlx::QueryBuilder::<Db>::new("INSERT INTO contents (sha256, kind, body) ");
+                    insert.push_values(chunk, |mut row, (hash, (kind, body))| {
+                        row.push_bind((*hash).clone())
+                            .push_bind(kind.as_str())
+                            .push_bind($crate::recording::storable(body).into_owned());
+                    });
+                    insert.push(" ON CONFLICT (sha256) DO NOTHING");
+                    insert
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot store the bodies"))?;
+                    let mut select = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT id, sha256 FROM contents WHERE sha256 IN (",
+                    );
+                    let mut list = select.separated(", ");
+                    for (hash, _) in chunk {
+                        list.push_bind((*hash).clone());
+                    }
+                    select.push(")");
+                    let found: Vec<(i64, String)> = select
+                        .build_query_as()
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot look up the bodies"))?;
+                    ids.extend(found.into_iter().map(|(id, hash)| (hash, id)));
+                }
+                hashes
+                    .iter()
+                    .map(|hash| {
+                        ids.get(hash)
+                            .copied()
+                            .map(slipway_types::ContentId)
+                            .ok_or_else(|| {
+                                $crate::StoreError::corrupt_row(
+                                    format!("content {hash}"),
+                                    "it was stored but cannot be read back",
+                                )
+                            })
+                    })
+                    .collect()
+            }
+
+            /// Inserts spans, many per statement.
+            async fn batch_spans(
+                &self,
+                conn: &mut $connection,
+                spans: &[slipway_types::Span],
+            ) -> Result<(), $crate::StoreError> {
+                type Db = <$connection as sqlx::Connection>::Database;
+                const ROWS: usize = $crate::recording::BATCH_ROWS;
+                for chunk in spans.chunks(ROWS) {
+                    let mut insert =
+                        sqlx::QueryBuilder::<Db>::new($crate::sql::INSERT_SPAN_COLUMNS);
+                    insert.push_values(chunk, |mut row, span| {
+                        use $crate::recording::{duration_us, storable, storable_opt};
+                        let started_at = $crate::time::truncate(span.started_at);
+                        let ended_at = span.ended_at.map($crate::time::truncate);
+                        let [input, cache_read, cache_write, output, reasoning] =
+                            $crate::rows::token_columns(&span.tokens);
+                        let owned = |text: Option<&str>| storable_opt(text).map(|t| t.into_owned());
+                        row.push_bind(span.id.as_str().to_owned())
+                            .push_bind(span.trace_id.as_str().to_owned())
+                            .push_bind(span.parent_id.as_ref().map(|p| p.as_str().to_owned()))
+                            .push_bind(storable(&span.name).into_owned())
+                            .push_bind(storable(&span.operation).into_owned())
+                            .push_bind($crate::time::to_text(started_at))
+                            .push_bind(ended_at.map($crate::time::to_text))
+                            .push_bind(ended_at.map(|end| duration_us(started_at, end)))
+                            .push_bind(span.status.as_str())
+                            .push_bind(owned(span.error.as_deref()))
+                            .push_bind(owned(span.model.as_deref()))
+                            .push_bind(owned(span.provider.as_deref()))
+                            .push_bind(owned(span.tool_name.as_deref()))
+                            .push_bind(input)
+                            .push_bind(cache_read)
+                            .push_bind(cache_write)
+                            .push_bind(output)
+                            .push_bind(reasoning)
+                            .push_bind(span.cost_micros)
+                            .push_bind($crate::recording::attributes_text(&span.attributes));
+                    });
+                    insert
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot record the spans"))?;
+                }
+                Ok(())
+            }
+
+            /// Links bodies to spans, many per statement.
+            async fn batch_links(
+                &self,
+                conn: &mut $connection,
+                batch_links: &[$crate::BatchLink],
+                body_ids: &[slipway_types::ContentId],
+            ) -> Result<(), $crate::StoreError> {
+                type Db = <$connection as sqlx::Connection>::Database;
+                const ROWS: usize = $crate::recording::BATCH_ROWS;
+                let mut links = Vec::with_capacity(batch_links.len());
+                for link in batch_links {
+                    let content = match link.body {
+                        $crate::BodyRef::Stored(id) => id,
+                        $crate::BodyRef::New(i) => *body_ids.get(i).ok_or_else(|| {
+                            $crate::StoreError::corrupt_row(
+                                format!("body {i} of the batch"),
+                                "a link names a body the batch does not have",
+                            )
+                        })?,
+                    };
+                    links.push((link, content));
+                }
+                for chunk in links.chunks(ROWS) {
+                    let mut insert = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO span_contents (span_id, direction, position, content_id) ",
+                    );
+                    insert.push_values(chunk, |mut row, (link, content)| {
+                        row.push_bind(link.span.as_str().to_owned())
+                            .push_bind(link.direction.as_str())
+                            .push_bind(link.position)
+                            .push_bind(content.0);
+                    });
+                    insert
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot link the bodies to their spans"))?;
                 }
                 Ok(())
             }

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
-use slipway_store::{CostGroup, CostRow, SpanEnd, Store, StoreError, TraceEnd};
+use slipway_store::{
+    BatchLink, BodyRef, CostGroup, CostRow, SpanEnd, Store, StoreError, TraceBatch, TraceEnd,
+};
 use slipway_types::{
     ContentDirection, ContentId, ContentKind, ContentRef, Span, SpanId, SpanStatus, TaskId,
     TokenCounts, Trace, TraceId, attributes as attr,
@@ -18,6 +20,7 @@ on_both_backends!(
     spans_form_a_tree_within_their_trace,
     span_parents_belong_to_the_same_trace,
     bodies_are_stored_once_and_linked_in_order,
+    a_batch_is_written_whole_or_not_at_all,
     odd_bodies_and_missing_links,
     costs_group_and_keep_unknown_costs_unknown,
     costs_agree_with_a_naive_sum,
@@ -817,4 +820,95 @@ async fn a_version_one_database_gains_the_trace_tables(db: &TestDb) {
     };
     store.start_trace(&run).await.unwrap();
     assert_eq!(store.traces(5).await.unwrap(), [stored(&run)]);
+}
+
+async fn a_batch_is_written_whole_or_not_at_all(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    // The root span was written before; the batch ends it.
+    store
+        .start_span(&new_span(1, 1, None, "invoke_agent", "coder", 0))
+        .await
+        .unwrap();
+    let system = store
+        .put_content(ContentKind::System, "You are the coder.")
+        .await
+        .unwrap();
+    let mut chat = new_span(1, 2, Some(1), "chat", "claude-sonnet-4-5", 1);
+    chat.ended_at = Some(at(2));
+    chat.status = SpanStatus::Ok;
+    chat.tokens = tokens(10, 20, 30, 40, 0);
+    chat.cost_micros = Some(123);
+    let tool = new_span(1, 3, Some(2), "execute_tool", "read_file", 3);
+    let link = |span: u8, direction, position, body| BatchLink {
+        span: span_id(span),
+        direction,
+        position,
+        body,
+    };
+    let batch = TraceBatch {
+        bodies: vec![
+            (ContentKind::Message, "Fix the parser".into()),
+            // Stored before: the same row, not a copy.
+            (ContentKind::System, "You are the coder.".into()),
+            (ContentKind::Response, "nul\0inside".into()),
+        ],
+        spans: vec![chat, tool],
+        ends: vec![(span_id(1), span_end(SpanStatus::Error, 9))],
+        links: vec![
+            link(2, ContentDirection::Input, 0, BodyRef::Stored(system)),
+            link(2, ContentDirection::Input, 1, BodyRef::New(0)),
+            link(2, ContentDirection::Output, 0, BodyRef::New(2)),
+        ],
+    };
+    let ids = store.write_batch(&batch).await.unwrap();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[1], system);
+    assert_eq!(
+        db.raw_strings("SELECT CAST(COUNT(*) AS TEXT) FROM contents")
+            .await,
+        ["3"]
+    );
+    let (_, spans) = store.trace(&trace_id(1)).await.unwrap();
+    let by_id: BTreeMap<_, _> = spans.iter().map(|s| (s.id.clone(), s)).collect();
+    assert_eq!(by_id[&span_id(1)].status, SpanStatus::Error);
+    assert_eq!(by_id[&span_id(1)].ended_at, Some(us(at(9))));
+    let chat = by_id[&span_id(2)];
+    assert_eq!((chat.status, chat.cost_micros), (SpanStatus::Ok, Some(123)));
+    assert_eq!(chat.tokens, tokens(10, 20, 30, 40, 0));
+    assert_eq!(chat.ended_at, Some(us(at(2))));
+    assert_eq!(by_id[&span_id(3)].ended_at, None);
+    assert_eq!(by_id[&span_id(3)].tool_name.as_deref(), Some("read_file"));
+    let bodies: Vec<(ContentDirection, String)> = store
+        .span_contents(&span_id(2))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(d, c)| (d, c.body))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            (ContentDirection::Input, "You are the coder.".to_owned()),
+            (ContentDirection::Input, "Fix the parser".to_owned()),
+            (ContentDirection::Output, "nul\u{fffd}inside".to_owned()),
+        ]
+    );
+
+    // A batch with a span of no recorded run writes nothing, its bodies included.
+    let stray = TraceBatch {
+        bodies: vec![(ContentKind::Message, "never stored".into())],
+        spans: vec![new_span(7, 4, None, "chat", "x", 1)],
+        ..TraceBatch::default()
+    };
+    assert!(store.write_batch(&stray).await.is_err());
+    assert_eq!(
+        db.raw_strings("SELECT CAST(COUNT(*) AS TEXT) FROM contents")
+            .await,
+        ["3"]
+    );
+    assert_eq!(store.write_batch(&TraceBatch::default()).await.unwrap(), []);
 }
