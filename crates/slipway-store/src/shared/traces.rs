@@ -295,18 +295,28 @@ macro_rules! impl_traces {
                             .push_bind(kind.as_str())
                             .push_bind($crate::recording::storable(body).into_owned());
                     });
-                    insert.push(" ON CONFLICT (sha256) DO NOTHING");
-                    insert
-                        .build()
-                        .execute(&mut *conn)
+                    // New bodies come back at once; only those stored before need a read.
+                    insert.push(" ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256");
+                    let inserted: Vec<(i64, String)> = insert
+                        .build_query_as()
+                        .fetch_all(&mut *conn)
                         .await
                         .map_err(self.ctx("cannot store the bodies"))?;
+                    ids.extend(inserted.into_iter().map(|(id, hash)| (hash, id)));
+                    let known: Vec<&String> = chunk
+                        .iter()
+                        .map(|(hash, _)| *hash)
+                        .filter(|hash| !ids.contains_key(*hash))
+                        .collect();
+                    if known.is_empty() {
+                        continue;
+                    }
                     let mut select = sqlx::QueryBuilder::<Db>::new(
                         "SELECT id, sha256 FROM contents WHERE sha256 IN (",
                     );
                     let mut list = select.separated(", ");
-                    for (hash, _) in chunk {
-                        list.push_bind((*hash).clone());
+                    for hash in known {
+                        list.push_bind(hash.clone());
                     }
                     select.push(")");
                     let found: Vec<(i64, String)> = select
