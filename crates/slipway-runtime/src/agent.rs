@@ -611,11 +611,23 @@ impl<'a> Run<'a> {
                     attr::ERROR_TYPE.to_owned(),
                     json!(crate::error::llm_error_type(&err)),
                 );
+                // A stream cut after the model began was billed for what it reported.
+                let (tokens, cost) = match err.partial_usage() {
+                    Some(usage) => {
+                        let tokens = crate::tokens(&usage);
+                        (tokens, agent.prices.cost_micros(&model.key(), &tokens))
+                    }
+                    None => (TokenCounts::default(), None),
+                };
+                if tokens != TokenCounts::default() {
+                    self.spend(tokens, cost, cost.unwrap_or(0));
+                    self.recorder.add_usage(tokens, cost);
+                }
                 self.recorder.end_span(
                     &span,
                     SpanStatus::Error,
-                    TokenCounts::default(),
-                    None,
+                    tokens,
+                    cost,
                     Some(err.to_string()),
                     attributes,
                 );

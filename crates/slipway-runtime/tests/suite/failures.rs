@@ -59,6 +59,16 @@ async fn a_rate_limit_with_retry_after_is_retried_and_the_run_finishes(db: &Test
 /// Checks a failed run's trace: ended with status error and `says` in its
 /// error, its root and its last model call failed the same way.
 async fn check_failed_trace(store: &dyn Store, says: &str, error_type: &str) -> TraceId {
+    check_failed_trace_with(store, says, error_type, TokenCounts::default()).await
+}
+
+/// As [`check_failed_trace`], where the failed call reported `tokens` before it failed.
+async fn check_failed_trace_with(
+    store: &dyn Store,
+    says: &str,
+    error_type: &str,
+    tokens: TokenCounts,
+) -> TraceId {
     let traces = store.traces(10).await.unwrap();
     assert_eq!(traces.len(), 1, "the failed run is recorded");
     let recorded = Recorded::load(store, &traces[0].id).await;
@@ -76,10 +86,13 @@ async fn check_failed_trace(store: &dyn Store, says: &str, error_type: &str) -> 
         "{chat:#?}"
     );
     assert_eq!(chat.attributes[attr::ERROR_TYPE], error_type);
-    assert_eq!(
-        (chat.tokens, chat.cost_micros),
-        (TokenCounts::default(), None)
-    );
+    assert_eq!(chat.tokens, tokens);
+    assert_eq!(trace.tokens, tokens, "the run's totals count them too");
+    if tokens == TokenCounts::default() {
+        assert_eq!(chat.cost_micros, None);
+    } else {
+        assert!(chat.cost_micros.is_some_and(|c| c > 0), "{chat:#?}");
+    }
     trace.id.clone()
 }
 
@@ -187,7 +200,11 @@ async fn a_stream_cut_after_output_fails_at_once(db: &TestDb) {
     let repo = repo();
     let api = Api::Messages;
     // message_start, ping, content_block_start, one text delta, half of the next.
-    let fake = FakeModel::start([Turn::cut(answer(), 4), Turn::text("never sent")]);
+    let reported = Reply {
+        usage: super::fixture::usage(1),
+        ..answer()
+    };
+    let fake = FakeModel::start([Turn::cut(reported, 4), Turn::text("never sent")]);
     let events = Events::default();
     let agent = agent(
         &fake,
@@ -220,7 +237,15 @@ async fn a_stream_cut_after_output_fails_at_once(db: &TestDb) {
         matches!(shown.first(), Some(RunEvent::Text(text)) if "The answer is forty-two.".starts_with(text.as_str()) && !text.is_empty()),
         "{shown:?}"
     );
-    check_failed_trace(&*store, "ended early", "stream_closed").await;
+    // message_start had reported the input side: it was billed, so it is counted.
+    let billed = TokenCounts {
+        input: 120,
+        cache_read: 1000,
+        cache_write: 200,
+        output: 1,
+        reasoning: 0,
+    };
+    check_failed_trace_with(&*store, "ended early", "stream_closed", billed).await;
 }
 
 async fn a_body_cut_short_fails_after_the_retries(db: &TestDb) {
