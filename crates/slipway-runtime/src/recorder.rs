@@ -40,6 +40,8 @@ struct Pending {
     batch: TraceBatch,
     /// Every body key: its stored id, or its place in `batch.bodies`.
     bodies: Vec<BodyRef>,
+    /// Keys below this one are stored.
+    stored: usize,
     /// The next free position of each span's inputs and outputs.
     positions: HashMap<(SpanId, ContentDirection), i64>,
 }
@@ -102,22 +104,55 @@ impl Recorder {
     }
 
     /// Writes everything recorded since the last flush, in one transaction.
+    ///
+    /// When the write fails, nothing recorded is dropped: the batch goes back
+    /// in front of what was recorded since, and the next flush writes both.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         let _order = self.flushing.lock().await;
-        let batch = std::mem::take(&mut self.pending().batch);
+        let (batch, keys) = {
+            let mut pending = self.pending();
+            (std::mem::take(&mut pending.batch), pending.bodies.len())
+        };
         if batch.is_empty() {
             return Ok(());
         }
-        let ids = self.store.write_batch(&batch).await?;
-        let mut pending = self.pending();
-        for body in &mut pending.bodies {
-            if let BodyRef::New(i) = *body
-                && let Some(id) = ids.get(i)
-            {
-                *body = BodyRef::Stored(*id);
+        match self.store.write_batch(&batch).await {
+            Ok(ids) => {
+                let mut pending = self.pending();
+                let from = pending.stored;
+                for body in &mut pending.bodies[from..keys] {
+                    if let BodyRef::New(i) = *body
+                        && let Some(id) = ids.get(i)
+                    {
+                        *body = BodyRef::Stored(*id);
+                    }
+                }
+                pending.stored = keys;
+                Ok(())
+            }
+            Err(err) => {
+                let mut pending = self.pending();
+                let shift = batch.bodies.len();
+                let later = std::mem::replace(&mut pending.batch, batch);
+                let moved = |body: &mut BodyRef| {
+                    if let BodyRef::New(i) = body {
+                        *i += shift;
+                    }
+                };
+                pending.bodies[keys..].iter_mut().for_each(moved);
+                let restored = &mut pending.batch;
+                restored.bodies.extend(later.bodies);
+                restored.spans.extend(later.spans);
+                restored.ends.extend(later.ends);
+                restored
+                    .links
+                    .extend(later.links.into_iter().map(|mut link| {
+                        moved(&mut link.body);
+                        link
+                    }));
+                Err(err)
             }
         }
-        Ok(())
     }
 
     /// Records the start of a span and returns its id.

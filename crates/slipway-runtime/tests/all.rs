@@ -7,6 +7,7 @@
 
 mod suite {
     pub(crate) mod fixture;
+    pub(crate) mod flaky;
     pub(crate) mod recorded;
     pub(crate) mod support;
     pub(crate) mod wire;

@@ -8,11 +8,11 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use slipway_types::ContentKind;
 
-/// Returns the hex SHA-256 that identifies a body: of its kind, a NUL byte and
-/// the body, so the same text stored as two kinds is two rows, each with its kind.
 /// Rows per statement in a batch write, well under both backends' parameter limits.
 pub(crate) const BATCH_ROWS: usize = 200;
 
+/// Returns the hex SHA-256 that identifies a body: of its kind, a NUL byte and
+/// the body, so the same text stored as two kinds is two rows, each with its kind.
 pub(crate) fn content_hash(kind: ContentKind, body: &str) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();

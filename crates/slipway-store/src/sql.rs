@@ -153,10 +153,8 @@ pub(crate) const TRACES: &str = concat!(
 
 pub(crate) const TRACE: &str = concat!("SELECT ", trace_columns!(), " FROM traces WHERE id = $1");
 
-/// Binds `id, trace_id, parent_id, name, operation, started_at, ended_at,
-/// duration_us, status, error, model, provider, tool_name`, the five token
-/// counts, `cost_micros, attributes`.
-/// The head of a multi-row span insert; the rows follow as `VALUES (…), (…)`.
+/// The head of a multi-row span insert; the rows follow as `VALUES (…), (…)`
+/// with the columns of [`INSERT_SPAN`].
 pub(crate) const INSERT_SPAN_COLUMNS: &str = concat!(
     "INSERT INTO spans (",
     "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",
@@ -166,6 +164,9 @@ pub(crate) const INSERT_SPAN_COLUMNS: &str = concat!(
     ") "
 );
 
+/// Binds `id, trace_id, parent_id, name, operation, started_at, ended_at,
+/// duration_us, status, error, model, provider, tool_name`, the five token
+/// counts, `cost_micros, attributes`.
 pub(crate) const INSERT_SPAN: &str = concat!(
     "INSERT INTO spans (",
     "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",

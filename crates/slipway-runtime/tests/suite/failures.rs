@@ -6,7 +6,7 @@ use slipway_llm::{Api, LlmError};
 use slipway_policy::AgentRole;
 use slipway_runtime::{Cancel, RunEvent, RuntimeError, Stop};
 use slipway_store::Store;
-use slipway_test_support::{FakeModel, Reply, Turn};
+use slipway_test_support::{FakeModel, FakeToolCall, Reply, Turn};
 use slipway_types::{SpanStatus, TokenCounts, TraceId, attributes as attr, operations as op};
 
 use super::fixture::{ATTEMPTS, TASK, agent, coder, options, repo, tools};
@@ -14,6 +14,7 @@ use super::recorded::Recorded;
 use super::support::{Events, TestDb, on_both_backends};
 
 on_both_backends!(
+    a_failed_trace_write_loses_nothing_it_recorded,
     a_rate_limit_with_retry_after_is_retried_and_the_run_finishes,
     a_rejected_request_fails_the_run_with_its_error_recorded,
     a_stream_cut_before_any_output_is_retried,
@@ -271,4 +272,60 @@ async fn a_body_cut_short_fails_after_the_retries(db: &TestDb) {
     assert!(source.is_retryable(), "{source:?}");
     assert_eq!(fake.requests().len(), ATTEMPTS);
     check_failed_trace(&*store, "ended early", "stream_closed").await;
+}
+
+async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
+    let flaky = super::flaky::Flaky::wrap(db.open().await);
+    let store: std::sync::Arc<dyn Store> = flaky.clone();
+    let repo = repo();
+    let api = Api::Messages;
+    let fake = FakeModel::start([
+        Turn::tool_calls(vec![FakeToolCall::new(
+            "call_1",
+            "read_file",
+            r#"{"path":"src/api/lib.rs"}"#,
+        )]),
+        Turn::text("never sent"),
+    ]);
+    // The first step's write fails; the run stops there, and what it
+    // recorded is written with the run's end.
+    flaky.fail_next(1);
+    let options = options(AgentRole::Coder, api, true);
+    let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
+    let err = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Store(_)), "{err:?}");
+    assert_eq!(fake.requests().len(), 1, "no step after a failed write");
+    let traces = store.traces(10).await.unwrap();
+    let recorded = Recorded::load(&*store, &traces[0].id).await;
+    assert_eq!(recorded.trace.status, SpanStatus::Error);
+    assert!(
+        recorded
+            .trace
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("could not be recorded")),
+        "{:?}",
+        recorded.trace.error
+    );
+    let (chat, tool) = (recorded.of(op::CHAT), recorded.of(op::EXECUTE_TOOL));
+    assert_eq!((chat.len(), tool.len()), (1, 1));
+    assert_eq!(
+        (chat[0].status, tool[0].status),
+        (SpanStatus::Ok, SpanStatus::Ok)
+    );
+    assert_eq!(recorded.root().status, SpanStatus::Error);
+    // Every body is linked to the span that sent or received it.
+    let sent = store.span_contents(&chat[0].id).await.unwrap();
+    assert_eq!(sent.len(), 3, "system, task, response: {sent:?}");
+    assert!(sent[1].1.body.contains(TASK), "{sent:?}");
+    let tool_bodies = store.span_contents(&tool[0].id).await.unwrap();
+    assert_eq!(
+        tool_bodies.len(),
+        2,
+        "arguments and result: {tool_bodies:?}"
+    );
+    assert!(tool_bodies[0].1.body.contains("src/api/lib.rs"));
 }

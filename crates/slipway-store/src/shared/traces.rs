@@ -285,8 +285,10 @@ macro_rules! impl_traces {
                     .map(|(kind, body)| $crate::recording::content_hash(*kind, body))
                     .collect();
                 let mut ids = std::collections::BTreeMap::new();
-                let rows: Vec<(&String, &(slipway_types::ContentKind, String))> =
+                let mut rows: Vec<(&String, &(slipway_types::ContentKind, String))> =
                     hashes.iter().zip(bodies).collect();
+                // In hash order, so concurrent batches take row locks in one order.
+                rows.sort_by(|a, b| a.0.cmp(b.0));
                 for chunk in rows.chunks(ROWS) {
                     let mut insert =
                         sqlx::QueryBuilder::<Db>::new("INSERT INTO contents (sha256, kind, body) ");
