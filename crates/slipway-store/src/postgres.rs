@@ -33,6 +33,14 @@ fn map_error(shown: &str, context: &str, err: sqlx::Error) -> StoreError {
 }
 
 impl PgStore {
+    /// Inserts the links of a batch from one JSON array of `[span, direction,
+    /// position, content]` rows: one statement text, prepared once, whatever
+    /// the number of rows.
+    const INSERT_LINKS_JSON: &'static str = "INSERT INTO span_contents \
+         (span_id, direction, position, content_id) \
+         SELECT l->>0, l->>1, CAST(l->>2 AS BIGINT), CAST(l->>3 AS BIGINT) \
+         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS l";
+
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         map_error(&self.location.describe(), context, err)
     }

@@ -57,6 +57,14 @@ impl Errors {
 }
 
 impl SqliteStore {
+    /// Inserts the links of a batch from one JSON array of `[span, direction,
+    /// position, content]` rows: one statement text, prepared once, whatever
+    /// the number of rows.
+    const INSERT_LINKS_JSON: &'static str = "INSERT INTO span_contents \
+         (span_id, direction, position, content_id) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+         json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each($1)";
+
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         self.errors.map(context, err)
     }

@@ -399,8 +399,9 @@ macro_rules! impl_traces {
                 batch_links: &[$crate::BatchLink],
                 body_ids: &[slipway_types::ContentId],
             ) -> Result<(), $crate::StoreError> {
-                type Db = <$connection as sqlx::Connection>::Database;
-                const ROWS: usize = $crate::recording::BATCH_ROWS;
+                if batch_links.is_empty() {
+                    return Ok(());
+                }
                 let mut links = Vec::with_capacity(batch_links.len());
                 for link in batch_links {
                     let content = match link.body {
@@ -414,22 +415,22 @@ macro_rules! impl_traces {
                     };
                     links.push((link, content));
                 }
-                for chunk in links.chunks(ROWS) {
-                    let mut insert = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO span_contents (span_id, direction, position, content_id) ",
-                    );
-                    insert.push_values(chunk, |mut row, (link, content)| {
-                        row.push_bind(link.span.as_str().to_owned())
-                            .push_bind(link.direction.as_str())
-                            .push_bind(link.position)
-                            .push_bind(content.0);
-                    });
-                    insert
-                        .build()
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot link the bodies to their spans"))?;
-                }
+                let rows: Vec<serde_json::Value> = links
+                    .iter()
+                    .map(|(link, content)| {
+                        serde_json::json!([
+                            link.span.as_str(),
+                            link.direction.as_str(),
+                            link.position,
+                            content.0
+                        ])
+                    })
+                    .collect();
+                sqlx::query(Self::INSERT_LINKS_JSON)
+                    .bind(serde_json::Value::Array(rows).to_string())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot link the bodies to their spans"))?;
                 Ok(())
             }
 

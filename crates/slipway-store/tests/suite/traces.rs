@@ -911,4 +911,31 @@ async fn a_batch_is_written_whole_or_not_at_all(db: &TestDb) {
         ["3"]
     );
     assert_eq!(store.write_batch(&TraceBatch::default()).await.unwrap(), []);
+
+    // A long run's call links the whole conversation: many links, one batch.
+    let many = TraceBatch {
+        bodies: (0..600)
+            .map(|i| (ContentKind::Message, format!("message {i}")))
+            .collect(),
+        links: (0..600)
+            .map(|i| {
+                link(
+                    3,
+                    ContentDirection::Input,
+                    i,
+                    BodyRef::New(usize::try_from(i).unwrap()),
+                )
+            })
+            .collect(),
+        ..TraceBatch::default()
+    };
+    store.write_batch(&many).await.unwrap();
+    let sent = store.span_contents(&span_id(3)).await.unwrap();
+    assert_eq!(sent.len(), 600);
+    assert!(
+        sent.iter()
+            .enumerate()
+            .all(|(i, (d, c))| *d == ContentDirection::Input && c.body == format!("message {i}")),
+        "in position order"
+    );
 }
