@@ -21,6 +21,7 @@ on_both_backends!(
     span_parents_belong_to_the_same_trace,
     bodies_are_stored_once_and_linked_in_order,
     a_batch_is_written_whole_or_not_at_all,
+    a_batch_links_many_bodies_in_order,
     odd_bodies_and_missing_links,
     costs_group_and_keep_unknown_costs_unknown,
     costs_agree_with_a_naive_sum,
@@ -911,26 +912,35 @@ async fn a_batch_is_written_whole_or_not_at_all(db: &TestDb) {
         ["3"]
     );
     assert_eq!(store.write_batch(&TraceBatch::default()).await.unwrap(), []);
+}
 
+async fn a_batch_links_many_bodies_in_order(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    store
+        .start_span(&new_span(1, 1, None, "chat", "claude-sonnet-4-5", 1))
+        .await
+        .unwrap();
     // A long run's call links the whole conversation: many links, one batch.
     let many = TraceBatch {
         bodies: (0..600)
             .map(|i| (ContentKind::Message, format!("message {i}")))
             .collect(),
         links: (0..600)
-            .map(|i| {
-                link(
-                    3,
-                    ContentDirection::Input,
-                    i,
-                    BodyRef::New(usize::try_from(i).unwrap()),
-                )
+            .map(|i| BatchLink {
+                span: span_id(1),
+                direction: ContentDirection::Input,
+                position: i,
+                body: BodyRef::New(usize::try_from(i).unwrap()),
             })
             .collect(),
         ..TraceBatch::default()
     };
     store.write_batch(&many).await.unwrap();
-    let sent = store.span_contents(&span_id(3)).await.unwrap();
+    let sent = store.span_contents(&span_id(1)).await.unwrap();
     assert_eq!(sent.len(), 600);
     assert!(
         sent.iter()
