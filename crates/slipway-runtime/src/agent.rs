@@ -492,6 +492,8 @@ impl<'a> Run<'a> {
                 }
                 results.push(self.tool(&id, &name, &arguments).await?);
             }
+            // The results join the next request: count them before it is sent.
+            let added = estimated_tokens(&results);
             conversation.messages.push(Message {
                 role: Role::User,
                 content: results,
@@ -505,7 +507,7 @@ impl<'a> Run<'a> {
                 .context_window
                 .saturating_mul(u64::from(options.compact_at_percent))
                 / 100;
-            if context >= threshold
+            if context.saturating_add(added) >= threshold
                 && conversation.messages.len() > 3
                 && !self.compact(&mut conversation).await?
             {
@@ -854,6 +856,19 @@ impl<'a> Run<'a> {
 
 /// Returns why a call stopped as the trace names it: the reason's snake-case
 /// name, or the provider's own word for a reason this client does not know.
+/// Returns a cautious estimate of the tokens tool results add to the next
+/// request: a token per three bytes, which overcounts English and code.
+fn estimated_tokens(results: &[Block]) -> u64 {
+    let bytes: usize = results
+        .iter()
+        .map(|block| match block {
+            Block::ToolResult { content, .. } => content.len(),
+            _ => 0,
+        })
+        .sum();
+    u64::try_from(bytes / 3).unwrap_or(u64::MAX)
+}
+
 fn finish_reason(stop: &StopReason) -> &str {
     match stop {
         StopReason::EndTurn => "end_turn",

@@ -23,6 +23,7 @@ on_both_backends!(
     older_turns_are_replaced_by_a_summary,
     a_second_compaction_replaces_the_first_summary,
     a_compaction_in_flight_is_cancelled,
+    a_large_tool_result_is_counted_before_the_next_call,
 );
 
 const API: Api = Api::Messages;
@@ -256,4 +257,41 @@ async fn a_compaction_in_flight_is_cancelled(db: &TestDb) {
         (SpanStatus::Error, Some("cancelled"))
     );
     assert_eq!(recorded.trace.error.as_deref(), Some("stopped: cancelled"));
+}
+
+async fn a_large_tool_result_is_counted_before_the_next_call(db: &TestDb) {
+    let store = db.open().await;
+    let repo = repo();
+    // Calls well under the window, but the second one's tool result fills it.
+    std::fs::write(repo.join("src/api/big.rs"), "// padding\n".repeat(400)).unwrap();
+    let small = FakeUsage {
+        input: 60,
+        output: 20,
+        ..BIG
+    };
+    let fake = FakeModel::start([
+        read(1, "src/api/lib.rs").usage(small),
+        read(2, "src/api/big.rs").usage(small),
+        summary("The task; big.rs is padding."),
+        Turn::text("done").usage(small),
+    ]);
+    let events = Events::default();
+    let agent = agent(&fake, API, tools(&repo, coder()), &store, small_window());
+    let report = agent.run(TASK, &events, &Cancel::default()).await.unwrap();
+    assert_eq!(report.stop, Stop::Finished);
+    assert_eq!(
+        fake.requests().len(),
+        4,
+        "the summary call came before the next step"
+    );
+    assert!(
+        events
+            .all()
+            .iter()
+            .any(|e| matches!(e, RunEvent::Compacted { .. })),
+        "{:?}",
+        events.all()
+    );
+    let recorded = Recorded::load(&*store, &report.trace_id).await;
+    assert_eq!(recorded.of(op::COMPACTION).len(), 1);
 }
