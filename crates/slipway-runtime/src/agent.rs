@@ -63,6 +63,8 @@ pub struct RunOptions {
     pub compact_at_percent: u8,
     /// Whether prompts and responses are stored in the trace.
     pub capture: bool,
+    /// Values removed from everything stored, whatever their shape.
+    pub secrets: crate::SecretValues,
     /// Whether model calls stream.
     pub stream: bool,
 }
@@ -83,6 +85,7 @@ impl RunOptions {
             context_window: 200_000,
             compact_at_percent: 80,
             capture: true,
+            secrets: crate::SecretValues::default(),
             stream: true,
         }
     }
@@ -312,8 +315,15 @@ impl Agent {
             cost_micros: None,
             error: None,
         };
-        let recorder =
-            Arc::new(Recorder::start(Arc::clone(&self.store), trace, self.options.capture).await?);
+        let recorder = Arc::new(
+            Recorder::start(
+                Arc::clone(&self.store),
+                trace,
+                self.options.capture,
+                self.options.secrets.clone(),
+            )
+            .await?,
+        );
         let outcome = self.run_in(task, &recorder, None, observer, cancel).await;
         match outcome {
             Ok(report) => {

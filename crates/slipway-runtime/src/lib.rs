@@ -22,7 +22,7 @@ pub use agent::{
 pub use delegation::SubAgents;
 pub use error::RuntimeError;
 pub use prompts::{role_prompt, system_prompt};
-pub use redact::{REDACTED, redact};
+pub use redact::{REDACTED, SecretValues, redact};
 
 use slipway_llm::{ToolSpec, Usage};
 use slipway_types::TokenCounts;

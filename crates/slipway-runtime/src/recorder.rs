@@ -16,7 +16,7 @@ use slipway_types::{
 };
 
 use crate::ids;
-use crate::redact::redact;
+use crate::redact::SecretValues;
 
 /// What a new span is.
 pub(crate) struct SpanStart<'a> {
@@ -51,6 +51,7 @@ pub(crate) struct Recorder {
     store: Arc<dyn Store>,
     trace: TraceId,
     capture: bool,
+    secrets: SecretValues,
     /// Every model call's tokens and cost in the trace, subagents' included.
     totals: Mutex<(TokenCounts, Option<i64>)>,
     pending: Mutex<Pending>,
@@ -64,12 +65,14 @@ impl Recorder {
         store: Arc<dyn Store>,
         trace: Trace,
         capture: bool,
+        secrets: SecretValues,
     ) -> Result<Self, StoreError> {
         store.start_trace(&trace).await?;
         Ok(Self {
             store,
             trace: trace.id,
             capture,
+            secrets,
             totals: Mutex::new((TokenCounts::default(), Some(0))),
             pending: Mutex::new(Pending::default()),
             flushing: tokio::sync::Mutex::new(()),
@@ -194,7 +197,7 @@ impl Recorder {
             ended_at: Timestamp::now(),
             tokens,
             cost_micros,
-            error: error.map(|e| redact(&e).into_owned()),
+            error: error.map(|e| self.secrets.scrub(&e)),
             attributes,
         };
         let mut pending = self.pending();
@@ -218,7 +221,7 @@ impl Recorder {
         }
         let mut pending = self.pending();
         let place = pending.batch.bodies.len();
-        pending.batch.bodies.push((kind, redact(body).into_owned()));
+        pending.batch.bodies.push((kind, self.secrets.scrub(body)));
         let key = BodyKey(pending.bodies.len());
         pending.bodies.push(BodyRef::New(place));
         Some(key)
@@ -264,7 +267,7 @@ impl Recorder {
             ended_at: Timestamp::now(),
             tokens,
             cost_micros,
-            error: error.map(|e| redact(&e).into_owned()),
+            error: error.map(|e| self.secrets.scrub(&e)),
         };
         self.store.finish_trace(&self.trace, &end).await
     }

@@ -15,6 +15,47 @@ use slipway_config::find_secret;
 /// What a removed secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Secret values known to the run (the API keys in its environment, say),
+/// removed from stored text whatever their shape. Shorter values than
+/// [`SecretValues::MIN_LEN`] are ignored: they would cut ordinary words.
+#[derive(Clone, Default)]
+pub struct SecretValues(Vec<String>);
+
+impl SecretValues {
+    pub const MIN_LEN: usize = 8;
+
+    /// Returns the values worth looking for, longest first.
+    #[must_use]
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values
+            .into_iter()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| v.len() >= Self::MIN_LEN)
+            .collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Self(values)
+    }
+
+    /// Returns `text` without known secret values and secret shapes.
+    #[must_use]
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = redact(text).into_owned();
+        for value in &self.0 {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValues({} values)", self.0.len())
+    }
+}
+
 /// Returns `text` with every credential-shaped run replaced by [`REDACTED`].
 #[must_use]
 pub fn redact(text: &str) -> Cow<'_, str> {

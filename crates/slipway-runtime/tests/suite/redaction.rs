@@ -124,3 +124,24 @@ proptest! {
         prop_assert_eq!(redact(&text), Cow::Borrowed(text.as_str()));
     }
 }
+
+#[test]
+fn known_values_are_removed_whatever_their_shape() {
+    let secrets = slipway_runtime::SecretValues::new([
+        "plain-value-1234".to_owned(),
+        "short".to_owned(),
+        "  padded-value-5678  ".to_owned(),
+    ]);
+    assert_eq!(
+        secrets.scrub("a plain-value-1234 b padded-value-5678 c short"),
+        "a [REDACTED] b [REDACTED] c short",
+        "values of fewer than 8 bytes are left: they would cut ordinary words"
+    );
+    // Shapes are still found without being listed.
+    assert!(
+        !secrets
+            .scrub("sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345")
+            .contains("sk-ant-api03-abc")
+    );
+    assert_eq!(format!("{secrets:?}"), "SecretValues(2 values)");
+}

@@ -8,8 +8,8 @@ use clap::Args;
 use slipway_config::ModelRef;
 use slipway_policy::{AgentRole, Grant};
 use slipway_runtime::{
-    Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, RunReport, RuntimeError, Stop,
-    SubAgents, TaskBudget, micros_to_usd, redact, system_prompt,
+    Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, RunReport, RuntimeError,
+    SecretValues, Stop, SubAgents, TaskBudget, micros_to_usd, redact, system_prompt,
 };
 use slipway_store::{CostGroup, Store};
 use slipway_tools::{ToolBox, Workspace};
@@ -248,8 +248,25 @@ fn run_options(
     options.context_window = config.context.window_tokens;
     options.compact_at_percent = config.context.compact_at_percent;
     options.capture = config.trace.capture;
+    options.secrets = secret_values(config);
     options.stream = !args.no_stream;
     options
+}
+
+/// Returns the secret values in this process's environment: every
+/// `*_API_KEY` and the variables providers name in `api_key_env`. The trace
+/// never stores them, whatever their shape.
+fn secret_values(config: &slipway_config::Config) -> SecretValues {
+    let named: Vec<&str> = config
+        .providers
+        .values()
+        .filter_map(|p| p.api_key_env.as_deref())
+        .collect();
+    SecretValues::new(
+        std::env::vars()
+            .filter(|(name, _)| name.ends_with("_API_KEY") || named.contains(&name.as_str()))
+            .map(|(_, value)| value),
+    )
 }
 
 /// Runs `agent` on `prompt`; the first Ctrl-C cancels the run, which ends
