@@ -1,4 +1,5 @@
-//! What a trace never stores: the keys in the environment, whatever their shape.
+//! What a trace never stores, and `agent run` never prints: the keys in the
+//! environment, whatever their shape.
 
 use slipway_test_support::{FakeModel, FakeToolCall, Turn};
 
@@ -16,11 +17,10 @@ fn keys_in_the_environment_never_reach_the_trace() {
         )
         .unwrap();
         let fake = FakeModel::start([
-            Turn::tool_calls(vec![FakeToolCall::new(
-                "call_1",
-                "read_file",
-                r#"{"path":"notes.txt"}"#,
-            )]),
+            Turn::tool_calls(vec![
+                FakeToolCall::new("call_1", "read_file", r#"{"path":"notes.txt"}"#),
+                FakeToolCall::new("call_2", "search", r#"{"pattern":"test-anthropic-key"}"#),
+            ]),
             Turn::text(ANSWER),
         ]);
         let env = Env::new(&fake, &backend);
@@ -30,6 +30,9 @@ fn keys_in_the_environment_never_reach_the_trace() {
                 &["agent", "run", "--role", "explorer", "Read notes.txt"],
             )
             .ok();
+        // Nor does the terminal show it, in the tool calls it prints.
+        assert!(run.stderr.contains("→ search"), "{run:#?}");
+        assert!(!run.stderr.contains("test-anthropic-key"), "{run:#?}");
         let id = trace_id(&run);
         let full = env.run(&repo, &["trace", "show", &id, "--full"]).ok();
         assert!(

@@ -9,7 +9,7 @@ use slipway_config::ModelRef;
 use slipway_policy::{AgentRole, Grant};
 use slipway_runtime::{
     Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, RunReport, RuntimeError,
-    SecretValues, Stop, SubAgents, TaskBudget, micros_to_usd, redact, system_prompt,
+    SecretValues, Stop, SubAgents, TaskBudget, micros_to_usd, system_prompt,
 };
 use slipway_store::{CostGroup, Store};
 use slipway_tools::{ToolBox, Workspace};
@@ -45,12 +45,15 @@ pub(crate) struct RunArgs {
 /// Prints a run as it happens: the model's text on stdout, tool calls on stderr.
 pub(crate) struct Printer {
     at_line_start: Mutex<bool>,
+    /// What the trace never stores is not printed either.
+    secrets: SecretValues,
 }
 
 impl Printer {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(secrets: SecretValues) -> Self {
         Self {
             at_line_start: Mutex::new(true),
+            secrets,
         }
     }
 
@@ -99,7 +102,7 @@ impl Observer for Printer {
                 eprintln!(
                     "→ {} {}",
                     output::clean(&name),
-                    output::clean(&preview(&redact(&arguments), 160))
+                    output::clean(&preview(&self.secrets.scrub(&arguments), 160))
                 );
             }
             RunEvent::ToolResult {
@@ -116,7 +119,10 @@ impl Observer for Printer {
                     "ok"
                 };
                 let detail = if is_error || denied {
-                    format!(": {}", output::clean(&preview(&redact(&text), 200)))
+                    format!(
+                        ": {}",
+                        output::clean(&preview(&self.secrets.scrub(&text), 200))
+                    )
                 } else {
                     format!(" ({} bytes)", text.len())
                 };
@@ -169,8 +175,12 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
     let ownership = Arc::new(project.ownership()?);
     let agents_md = std::fs::read_to_string(project.root.join("AGENTS.md")).ok();
 
-    let options =
-        |role: AgentRole, model: &ModelRef| run_options(&args, config, task_budget, role, model);
+    let secrets = secret_values(config);
+    let options = |role: AgentRole, model: &ModelRef| {
+        let mut options = run_options(&args, config, task_budget, role, model);
+        options.secrets = secrets.clone();
+        options
+    };
     let workspace = || Workspace::open(&project.root).map_err(|e| anyhow::anyhow!("{e}"));
     let provider = setup::provider(config, &model)?;
     let helper = Agent::new(
@@ -200,7 +210,7 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
         options(args.role, &model),
     );
     eprintln!("{} on {} · trace follows", args.role, model);
-    let printer = Printer::new();
+    let printer = Printer::new(secrets.clone());
     let report = run_interruptible(&agent, &args.prompt, &printer).await;
     printer.end_line();
     let report = match report {
@@ -248,7 +258,6 @@ fn run_options(
     options.context_window = config.context.window_tokens;
     options.compact_at_percent = config.context.compact_at_percent;
     options.capture = config.trace.capture;
-    options.secrets = secret_values(config);
     options.stream = !args.no_stream;
     options
 }

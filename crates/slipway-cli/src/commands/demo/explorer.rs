@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use slipway_llm::{Block, ChatResponse, ScriptedProvider, StopReason, Usage};
 use slipway_policy::{AgentRole, Grant};
-use slipway_runtime::{Agent, Cancel, ModelChoice, RunOptions, Stop, system_prompt};
+use slipway_runtime::{Agent, Cancel, ModelChoice, RunOptions, SecretValues, Stop, system_prompt};
 use slipway_store::Store;
 use slipway_tools::{ToolBox, Workspace};
 use slipway_types::TraceId;
@@ -81,7 +81,7 @@ async fn run(global: &GlobalArgs) -> Result<TraceId> {
         options,
     );
     eprintln!("explorer on {MODEL} · trace follows");
-    let printer = Printer::new();
+    let printer = Printer::new(SecretValues::default());
     let report = agent.run(PROMPT, &printer, &Cancel::default()).await;
     printer.end_line();
     let report = report.context("the demo's agent run")?;
