@@ -7,6 +7,7 @@ mod demo;
 mod init;
 mod lanes;
 mod log;
+mod sandbox;
 mod task;
 pub(crate) mod trace;
 
@@ -67,6 +68,9 @@ pub(crate) enum Command {
     Trace(trace::TraceCommand),
     /// Show spend by model, role, task or day
     Cost(cost::CostArgs),
+    /// Run a command as an agent would, in the sandbox, and explain its rules
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
     /// Tour Slipway on a sample project it creates (no key, no network)
     Demo(demo::DemoArgs),
 }
@@ -83,6 +87,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Agent(cmd) => block_on(agent::run(cmd, global)),
         Command::Trace(cmd) => block_on(trace::run(cmd, global)),
         Command::Cost(args) => block_on(cost::run(&args, global)),
+        Command::Sandbox(cmd) => block_on(sandbox::run(cmd, global)),
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 success; 1 a check found problems (`lanes check`); 2 an
 //! error, printed with its causes and what to do; 130 a run cancelled with
-//! Ctrl-C.
+//! Ctrl-C; `sandbox run` exits with its command's code (124 when it timed
+//! out, 125 when it printed past the output cap).
 
 mod commands;
 mod git;
@@ -35,17 +36,25 @@ pub(crate) enum Outcome {
     Problems,
     /// A person stopped the command with Ctrl-C, and it wound down cleanly.
     Interrupted,
+    /// The command passes on another program's exit code (`sandbox run`).
+    Code(u8),
 }
 
 /// The exit code of a command stopped with Ctrl-C: 128 + SIGINT, as shells report it.
 pub(crate) const INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    // The sandbox re-runs this executable as its helper processes.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = slipway_sandbox::helper_main(&args) {
+        return code;
+    }
     let cli = Cli::parse();
     match commands::run(cli.command, &cli.global) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(INTERRUPTED),
+        Ok(Outcome::Code(code)) => ExitCode::from(code),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

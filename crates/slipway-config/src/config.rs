@@ -56,6 +56,7 @@ pub struct Config {
     pub budget: Budget,
     pub context: ContextSettings,
     pub trace: TraceSettings,
+    pub sandbox: SandboxSettings,
     pub providers: BTreeMap<String, Provider>,
     /// The shipped price table with the project's `[prices]` applied.
     pub prices: PriceTable,
@@ -124,6 +125,40 @@ pub struct ContextSettings {
     /// Older turns are summarized once a model call's context passes this
     /// share of the window, in percent (1 to 99).
     pub compact_at_percent: u8,
+}
+
+/// `[sandbox]`: who commands run as, what else they see, and their limits
+/// (docs/design/sandbox.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SandboxSettings {
+    /// The unprivileged user commands run as.
+    pub user: String,
+    /// More host directories shown read-only.
+    pub read_only: Vec<String>,
+    /// More environment variables passed in; never a secret-looking name.
+    pub env: Vec<String>,
+    /// Wall-clock seconds before a command and everything it started are killed.
+    pub timeout_secs: u64,
+    /// Address space of each process, in MiB.
+    pub memory_mb: u64,
+    /// Processes of the sandbox user.
+    pub processes: u64,
+    /// KiB of stdout and of stderr kept; more ends the command.
+    pub output_kb: u64,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self {
+            user: "nobody".to_owned(),
+            read_only: Vec::new(),
+            env: Vec::new(),
+            timeout_secs: 600,
+            memory_mb: 16 * 1024,
+            processes: 512,
+            output_kb: 1024,
+        }
+    }
 }
 
 /// `[trace]`: what a run's trace keeps.

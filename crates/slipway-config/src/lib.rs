@@ -17,7 +17,7 @@ mod template;
 
 pub use config::{
     APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
-    Project, Promotion, Provider, ROLES, Seams, TraceSettings, Workspace,
+    Project, Promotion, Provider, ROLES, SandboxSettings, Seams, TraceSettings, Workspace,
 };
 pub use env::{DATABASE_URL, ENV_VARS, EnvVar};
 pub use error::{ConfigError, LoadError, Location};

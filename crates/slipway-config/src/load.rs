@@ -8,10 +8,10 @@ use toml::Spanned;
 
 use crate::config::{
     APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
-    Project, Promotion, Provider, ROLES, Seams, TraceSettings, Workspace,
+    Project, Promotion, Provider, ROLES, SandboxSettings, Seams, TraceSettings, Workspace,
 };
 use crate::error::{ConfigError, LoadError, Location};
-use crate::raw::{RawBudget, RawConfig, RawContext, RawProvider};
+use crate::raw::{RawBudget, RawConfig, RawContext, RawProvider, RawSandbox};
 use crate::secrets::find_secret;
 
 /// The configuration file's name at the project root.
@@ -209,8 +209,10 @@ impl Validator<'_> {
                 .capture
                 .unwrap_or(TraceSettings::default().capture),
         };
+        let sandbox = self.sandbox(raw.sandbox);
         Config {
             project,
+            sandbox,
             models,
             lanes,
             seams,
@@ -380,6 +382,57 @@ impl Validator<'_> {
             lanes.insert(name.into_inner(), Lane { owns });
         }
         lanes
+    }
+
+    fn sandbox(&mut self, raw: RawSandbox) -> SandboxSettings {
+        let defaults = SandboxSettings::default();
+        let mut env = Vec::new();
+        for name in raw.env {
+            let upper = name.get_ref().to_ascii_uppercase();
+            let secret = [
+                "KEY",
+                "TOKEN",
+                "SECRET",
+                "PASSWORD",
+                "PASSWD",
+                "CREDENTIAL",
+                "AUTH",
+                "DSN",
+                "DATABASE_URL",
+            ]
+            .iter()
+            .any(|part| upper.contains(part));
+            if secret {
+                self.error(
+                    &name.span(),
+                    "sandbox.env",
+                    format!(
+                        "`{}` looks like a secret, and secrets never enter the sandbox",
+                        name.get_ref()
+                    ),
+                    "remove it; commands get their inputs from files in the clone",
+                );
+                continue;
+            }
+            env.push(name.into_inner());
+        }
+        SandboxSettings {
+            user: raw
+                .user
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or(defaults.user),
+            read_only: raw.read_only,
+            env,
+            timeout_secs: self.limit(
+                raw.timeout_secs,
+                "sandbox.timeout_secs",
+                1,
+                defaults.timeout_secs,
+            ),
+            memory_mb: self.limit(raw.memory_mb, "sandbox.memory_mb", 16, defaults.memory_mb),
+            processes: self.limit(raw.processes, "sandbox.processes", 1, defaults.processes),
+            output_kb: self.limit(raw.output_kb, "sandbox.output_kb", 1, defaults.output_kb),
+        }
     }
 
     fn limit<T: TryFrom<i64> + Copy>(

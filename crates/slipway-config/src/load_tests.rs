@@ -345,3 +345,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_sandbox_section_resolves_with_defaults() {
+    let config = parse("", Path::new("slipway.toml")).unwrap();
+    assert_eq!(config.sandbox, SandboxSettings::default());
+    let text = "[sandbox]\nuser = \"builder\"\nread_only = [\"/opt/sdk\"]\nenv = [\"RUST_LOG\"]\n\
+                timeout_secs = 30\nmemory_mb = 2048\nprocesses = 64\noutput_kb = 256\n";
+    let sandbox = parse(text, Path::new("slipway.toml")).unwrap().sandbox;
+    assert_eq!(sandbox.user, "builder");
+    assert_eq!(sandbox.read_only, ["/opt/sdk"]);
+    assert_eq!(sandbox.env, ["RUST_LOG"]);
+    assert_eq!(
+        (
+            sandbox.timeout_secs,
+            sandbox.memory_mb,
+            sandbox.processes,
+            sandbox.output_kb
+        ),
+        (30, 2048, 64, 256)
+    );
+}
+
+#[test]
+fn secret_names_and_zero_limits_in_the_sandbox_are_refused() {
+    let err = one_error("[sandbox]\nenv = [\"RUST_LOG\", \"GITHUB_TOKEN\"]\n");
+    assert!(err.to_string().contains("GITHUB_TOKEN"), "{err}");
+    assert!(err.to_string().contains("secret"), "{err}");
+    let err = one_error("[sandbox]\ntimeout_secs = 0\n");
+    assert!(err.to_string().contains("sandbox.timeout_secs"), "{err}");
+}

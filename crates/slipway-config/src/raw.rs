@@ -30,6 +30,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) trace: RawTrace,
     #[serde(default)]
+    pub(crate) sandbox: RawSandbox,
+    #[serde(default)]
     pub(crate) providers: BTreeMap<Spanned<String>, RawProvider>,
     #[serde(default)]
     pub(crate) prices: BTreeMap<Spanned<String>, Spanned<RawPrice>>,
@@ -101,6 +103,20 @@ pub(crate) struct RawContext {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTrace {
     pub(crate) capture: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSandbox {
+    pub(crate) user: Option<String>,
+    #[serde(default)]
+    pub(crate) read_only: Vec<String>,
+    #[serde(default)]
+    pub(crate) env: Vec<Spanned<String>>,
+    pub(crate) timeout_secs: Option<Spanned<i64>>,
+    pub(crate) memory_mb: Option<Spanned<i64>>,
+    pub(crate) processes: Option<Spanned<i64>>,
+    pub(crate) output_kb: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -119,7 +119,7 @@ fn segment() -> impl Strategy<Value = String> {
         Just("api".to_owned()),
         Just("web".to_owned()),
         Just(".git".to_owned()),
-        Just("".to_owned()),
+        Just(String::new()),
         "[a-zA-Z0-9_.\u{e9}\u{301}-]{1,8}",
     ]
 }
