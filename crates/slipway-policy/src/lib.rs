@@ -27,5 +27,7 @@ pub use control::{CONTROL_FILES, is_canonical_path, is_control_path, normalize_p
 pub use glob::{GlobError, validate_glob};
 pub use mece::{MeceReport, Overlap, UnmatchedGlob};
 pub use ownership::{LaneSpec, Owner, Ownership};
-pub use roles::{Action, AgentRole, Denial, Grant, UnknownRole, check_read, check_write};
+pub use roles::{
+    Action, AgentRole, Denial, Grant, UnknownRole, check_command, check_read, check_write,
+};
 pub use untrusted::mark_untrusted;

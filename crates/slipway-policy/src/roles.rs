@@ -185,6 +185,8 @@ impl Grant {
 pub enum Action {
     Read,
     Write,
+    /// Running a command (in the sandbox); the "path" is the command.
+    Run,
 }
 
 impl fmt::Display for Action {
@@ -192,6 +194,7 @@ impl fmt::Display for Action {
         f.write_str(match self {
             Action::Read => "read",
             Action::Write => "write",
+            Action::Run => "run",
         })
     }
 }
@@ -221,6 +224,7 @@ impl fmt::Display for Denial {
         let verb = match self.action {
             Action::Read => "read of",
             Action::Write => "write to",
+            Action::Run => "running",
         };
         write!(
             f,
@@ -232,6 +236,24 @@ impl fmt::Display for Denial {
 }
 
 impl std::error::Error for Denial {}
+
+/// Checks that the run of `grant` may run `command` at all: coder, debugger
+/// and fixer may, in the sandbox (DESIGN §5); what the command may touch is
+/// the sandbox's to enforce, and its diff the ownership gate's.
+pub fn check_command(grant: &Grant, command: &str) -> Result<(), Denial> {
+    if grant.role.can_run_commands() {
+        return Ok(());
+    }
+    Err(Denial::new(
+        Action::Run,
+        command,
+        format!(
+            "a {} does not run commands; read the code with the file tools, or delegate a \
+             question",
+            grant.role
+        ),
+    ))
+}
 
 /// Checks that the run of `grant` may read `path`: any path inside the
 /// repository in canonical form (a leading `./` dropped; `""` and `.` are

@@ -296,3 +296,20 @@ fn negated_seam_entries_are_never_required() {
     assert!(own.seam_entries_for("config/local/mine.toml").is_empty());
     assert_eq!(own.seam_entries_for("config/a.toml"), ["config/**"]);
 }
+
+#[test]
+fn only_lane_writers_run_commands() {
+    for role in AgentRole::ALL {
+        let result = check_command(&Grant::new(role), "cargo test");
+        assert_eq!(result.is_ok(), role.writes_lane(), "{role}");
+        if let Err(denial) = result {
+            assert_eq!(denial.action, Action::Run);
+            assert!(
+                denial
+                    .to_string()
+                    .starts_with("running `cargo test` denied"),
+                "{denial}"
+            );
+        }
+    }
+}

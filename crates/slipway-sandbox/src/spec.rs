@@ -184,6 +184,13 @@ impl SpecBuilder {
         }
     }
 
+    /// Replaces the command.
+    #[must_use]
+    pub fn argv(mut self, argv: Vec<String>) -> Self {
+        self.argv = argv;
+        self
+    }
+
     /// Shows the host's `path` read-only too (`[sandbox] read_only`).
     #[must_use]
     pub fn read_only(mut self, paths: impl IntoIterator<Item = PathBuf>) -> Self {

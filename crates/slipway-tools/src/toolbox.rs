@@ -6,7 +6,7 @@ use std::sync::Arc;
 use slipway_policy::{AgentRole, Grant, Ownership};
 
 use crate::outcome::{ToolOutcome, ToolSpec};
-use crate::tools::{Context, Delegate, Failure, Tool, run_delegate};
+use crate::tools::{Commands, Context, Delegate, Failure, Tool, run_command, run_delegate};
 use crate::workspace::Workspace;
 
 /// Size caps on what the tools read, write and answer.
@@ -57,6 +57,7 @@ pub struct ToolBox {
     grant: Grant,
     ownership: Arc<Ownership>,
     delegate: Option<Arc<dyn Delegate>>,
+    commands: Option<Arc<Commands>>,
     limits: Limits,
 }
 
@@ -66,6 +67,7 @@ impl std::fmt::Debug for ToolBox {
             .field("workspace", &self.workspace)
             .field("grant", &self.grant)
             .field("delegate", &self.delegate.is_some())
+            .field("commands", &self.commands.is_some())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -81,6 +83,7 @@ impl ToolBox {
             grant,
             ownership,
             delegate: None,
+            commands: None,
             limits: Limits::default(),
         }
     }
@@ -89,6 +92,14 @@ impl ToolBox {
     #[must_use]
     pub fn with_delegate(mut self, delegate: Arc<dyn Delegate>) -> Self {
         self.delegate = Some(delegate);
+        self
+    }
+
+    /// Returns the tool box with `run_command` offered (to the roles that
+    /// may run commands), run by `commands` in the sandbox.
+    #[must_use]
+    pub fn with_commands(mut self, commands: Commands) -> Self {
+        self.commands = Some(Arc::new(commands));
         self
     }
 
@@ -142,6 +153,8 @@ impl ToolBox {
         };
         let result = if tool == Tool::Delegate {
             run_delegate(self.delegate.as_deref(), &self.grant, args).await
+        } else if tool == Tool::RunCommand {
+            run_command(self.commands.as_deref(), &self.grant, args).await
         } else {
             let cx = Context {
                 workspace: &self.workspace,
@@ -181,6 +194,7 @@ impl ToolBox {
         Tool::ALL.into_iter().filter(|tool| match tool {
             Tool::EditFile | Tool::WriteFile => !self.grant.role.is_read_only(),
             Tool::Delegate => self.delegate.is_some(),
+            Tool::RunCommand => self.commands.is_some() && self.grant.role.can_run_commands(),
             Tool::ReadFile | Tool::ListDir | Tool::Search => true,
         })
     }

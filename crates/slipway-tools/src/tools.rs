@@ -5,6 +5,7 @@ mod delegate;
 mod edit_file;
 mod list_dir;
 mod read_file;
+mod run_command;
 mod search;
 mod write_file;
 
@@ -12,6 +13,7 @@ use slipway_policy::{Denial, Grant, Ownership};
 
 pub use delegate::{Delegate, DelegateError};
 pub(crate) use list_dir::is_hidden;
+pub use run_command::Commands;
 
 use crate::Limits;
 use crate::workspace::Workspace;
@@ -53,16 +55,18 @@ pub(crate) enum Tool {
     Search,
     EditFile,
     WriteFile,
+    RunCommand,
     Delegate,
 }
 
 impl Tool {
-    pub(crate) const ALL: [Tool; 6] = [
+    pub(crate) const ALL: [Tool; 7] = [
         Tool::ReadFile,
         Tool::ListDir,
         Tool::Search,
         Tool::EditFile,
         Tool::WriteFile,
+        Tool::RunCommand,
         Tool::Delegate,
     ];
 
@@ -73,6 +77,7 @@ impl Tool {
             Tool::Search => "search",
             Tool::EditFile => "edit_file",
             Tool::WriteFile => "write_file",
+            Tool::RunCommand => "run_command",
             Tool::Delegate => "delegate",
         }
     }
@@ -93,11 +98,13 @@ impl Tool {
             Tool::Search => search::describe(),
             Tool::EditFile => edit_file::describe(),
             Tool::WriteFile => write_file::describe(),
+            Tool::RunCommand => run_command::describe(),
             Tool::Delegate => delegate::describe(),
         }
     }
 
-    /// Runs a file tool; `delegate` is async and run by the tool box.
+    /// Runs a file tool; `delegate` and `run_command` are async and run by
+    /// the tool box.
     pub(crate) fn run(self, cx: &Context<'_>, args: &serde_json::Value) -> Outcome {
         match self {
             Tool::ReadFile => read_file::run(cx, args),
@@ -105,14 +112,16 @@ impl Tool {
             Tool::Search => search::run(cx, args),
             Tool::EditFile => edit_file::run(cx, args),
             Tool::WriteFile => write_file::run(cx, args),
-            Tool::Delegate => Err(Failure::Error(
-                "delegate runs through the tool box".to_owned(),
-            )),
+            Tool::Delegate | Tool::RunCommand => Err(Failure::Error(format!(
+                "{} runs through the tool box",
+                self.name()
+            ))),
         }
     }
 }
 
 pub(crate) use delegate::run as run_delegate;
+pub(crate) use run_command::run as run_command;
 
 /// Shows a name from the repository on one line: as is, unless it holds
 /// control characters, which are escaped.

@@ -11,6 +11,7 @@ mod suite {
     mod private_dirs;
     mod read_file;
     mod roles;
+    mod run_command;
     mod search;
     mod toolbox;
     mod write_file;
