@@ -7,6 +7,8 @@ use landlock::{
     RulesetStatus, Scope,
 };
 
+use std::path::PathBuf;
+
 use crate::spec::Spec;
 
 /// The newest Landlock ABI Slipway asks for; an older kernel gets the best
@@ -27,7 +29,11 @@ pub(crate) fn restrict(spec: &Spec) -> Result<&'static str, String> {
         .and_then(|r| r.scope(Scope::Signal | Scope::AbstractUnixSocket))
         .and_then(Ruleset::create)
         .map_err(|e| e.to_string())?;
-    for dir in spec.writable() {
+    for dir in spec
+        .writable()
+        .into_iter()
+        .chain([PathBuf::from("/dev/shm")])
+    {
         let fd = PathFd::new(&dir).map_err(|e| format!("cannot open `{}`: {e}", dir.display()))?;
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, write))

@@ -17,7 +17,7 @@ pub fn hand_over(dir: &Path, user: &User) -> Result<(), SandboxError> {
     while let Some(path) = stack.pop() {
         let meta = std::fs::symlink_metadata(&path)
             .map_err(|e| SandboxError::Io(format!("cannot read `{}`", path.display()), e))?;
-        if meta.is_file() && meta.nlink() > 1 {
+        if !meta.is_dir() && meta.nlink() > 1 {
             return Err(SandboxError::BadSpec(format!(
                 "`{}` has {} hard links and may be shared with a file outside the clone; make \
                  the clone with `git clone --no-local`",

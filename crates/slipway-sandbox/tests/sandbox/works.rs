@@ -68,3 +68,42 @@ async fn two_sandboxes_listen_on_one_port_at_once() {
         assert_eq!(text(&out.stdout), "listening\n");
     }
 }
+
+#[tokio::test]
+async fn shared_memory_is_writable() {
+    let clone = Clone::new();
+    let out = sh(&clone.path(), "echo x > /dev/shm/lock && cat /dev/shm/lock").await;
+    assert!(out.exit.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "x\n");
+}
+
+#[tokio::test]
+async fn an_unsandboxed_run_keeps_its_output_and_kills_its_children() {
+    use slipway_sandbox::{Sandbox, SpecBuilder};
+    let clone = Clone::new();
+    let marker = format!("slipway-orphan-{}", std::process::id());
+    let script = format!("echo hi; bash -c 'exec -a {marker} sleep 30' & echo bye");
+    let argv = vec!["sh".into(), "-c".into(), script];
+    let spec = SpecBuilder::new(argv, clone.path(), crate::support::user())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = Sandbox::unsandboxed().run(&spec).await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(text(&out.stdout), "hi\nbye\n");
+    assert!(!out.sandboxed);
+    assert_eq!(out.landlock, "off");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let alive = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+        });
+    assert!(!alive, "a background child outlived the run");
+}
