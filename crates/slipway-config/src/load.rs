@@ -388,20 +388,7 @@ impl Validator<'_> {
         let defaults = SandboxSettings::default();
         let mut env = Vec::new();
         for name in raw.env {
-            let upper = name.get_ref().to_ascii_uppercase();
-            let secret = [
-                "KEY",
-                "TOKEN",
-                "SECRET",
-                "PASSWORD",
-                "PASSWD",
-                "CREDENTIAL",
-                "AUTH",
-                "DSN",
-                "DATABASE_URL",
-            ]
-            .iter()
-            .any(|part| upper.contains(part));
+            let secret = slipway_types::is_secret_name(name.get_ref());
             if secret {
                 self.error(
                     &name.span(),

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use slipway_types::is_secret_name;
+
 use crate::SandboxError;
 use crate::user::User;
 
@@ -39,20 +41,6 @@ const CREDENTIAL_DIRS: [&str; 8] = [
 /// Environment variables passed through from the orchestrator, besides the
 /// `LC_*` family. Every other variable is dropped.
 const PASSED_ENV: [&str; 5] = ["PATH", "LANG", "LANGUAGE", "TERM", "TZ"];
-
-/// Fragments of a variable name that mark it as a secret: such a name is
-/// never passed in, even when configured.
-const SECRET_NAME_PARTS: [&str; 9] = [
-    "KEY",
-    "TOKEN",
-    "SECRET",
-    "PASSWORD",
-    "PASSWD",
-    "CREDENTIAL",
-    "AUTH",
-    "DSN",
-    "DATABASE_URL",
-];
 
 /// Which network the command has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,13 +371,6 @@ fn lexical(path: &Path) -> Option<PathBuf> {
         }
     }
     path.is_absolute().then_some(out)
-}
-
-/// Whether an environment variable's name marks a secret.
-#[must_use]
-pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
 }
 
 fn canonical_dir(path: &Path, what: &str) -> Result<PathBuf, SandboxError> {

@@ -4,10 +4,12 @@
 //! This crate is pure: no I/O, no async. Storage lives in `slipway-store`,
 //! configuration in `slipway-config`, policy decisions in `slipway-policy`.
 
+mod secret;
 mod state;
 mod task;
 mod trace;
 
+pub use secret::{SECRET_NAME_PARTS, is_secret_name};
 pub use state::{LEGAL_TRANSITIONS, TaskState, TransitionError, UnknownState};
 pub use task::{
     BadTaskId, Lease, NewTask, ReplayError, Task, TaskEvent, TaskId, replay, seam_lease_name,
