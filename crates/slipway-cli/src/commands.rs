@@ -4,6 +4,7 @@ mod agent;
 mod config;
 mod cost;
 mod demo;
+mod guard;
 mod init;
 mod lanes;
 mod log;
@@ -71,6 +72,9 @@ pub(crate) enum Command {
     /// Run a command as an agent would, in the sandbox, and explain its rules
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCommand),
+    /// Scan text for likely prompt injections
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
     /// Tour Slipway on a sample project it creates (no key, no network)
     Demo(demo::DemoArgs),
 }
@@ -88,6 +92,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Trace(cmd) => block_on(trace::run(cmd, global)),
         Command::Cost(args) => block_on(cost::run(&args, global)),
         Command::Sandbox(cmd) => block_on(sandbox::run(cmd, global)),
+        Command::Guard(cmd) => guard::run(&cmd),
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod control;
 mod glob;
+mod guard;
 mod mece;
 mod ownership;
 mod roles;
@@ -25,6 +26,7 @@ mod untrusted;
 
 pub use control::{CONTROL_FILES, is_canonical_path, is_control_path, normalize_path};
 pub use glob::{GlobError, validate_glob};
+pub use guard::{Detection, DetectionKind, detect_injection};
 pub use mece::{MeceReport, Overlap, UnmatchedGlob};
 pub use ownership::{LaneSpec, Owner, Ownership};
 pub use roles::{
