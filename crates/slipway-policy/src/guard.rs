@@ -68,10 +68,10 @@ struct Rule {
 
 /// The phrase and marker rules, compiled once.
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    let rules: [(DetectionKind, &str, &str); 12] = [
+    let rules: [(DetectionKind, &str, &str); 19] = [
         (
             DetectionKind::Override,
-            r"(?i)\b(ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(previous|prior|above|earlier|preceding|former|all|any|your|the|system|original)\b[^.\n]{0,30}?\b(instructions?|prompts?|rules|directions|guidelines|commands|context|constraints|orders)\b",
+            r"(?i)\b(ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(previous|prior|above|earlier|preceding|former|all|any|your|system|original)\b[^.\n]{0,30}?\b(instructions?|prompts?|rules|directions|guidelines|commands|context|constraints|orders)\b",
             "asks to set the instructions aside",
         ),
         (
@@ -98,6 +98,41 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             DetectionKind::Override,
             r"(?i)\b(jailbreak|jailbroken|developer\s+mode|DAN\s+mode|do\s+anything\s+now)\b",
             "names a jailbreak",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?i)\bregardless\s+of\s+(any|all|the)?\s*(previous|prior|earlier|above|other)\s+(input|instructions?|prompts?|rules|context)\b",
+            "asks to act regardless of the instructions",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?im)(\*{2,}|^\s*#{1,3})\s*new\s+(important\s+)?(system\s+)?instructions?\b|\bNEW\s+(IMPORTANT\s+)?INSTRUCTIONS\b",
+            "announces new instructions",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?i)\byour\s+(new|real|actual|true)\s+(task|mission|directive|job|objective|instructions?)\b|\b(new|real)\s+directive\b",
+            "gives the agent a new task",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?i)\bgave\s+you\s+your\s+instructions\b|\bforgot\s+to\s+(ask|tell)\s+you\s+to\b",
+            "claims the instructions were incomplete",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?i)\bgrant\s+(yourself\s+)?(temporary\s+)?(admin|administrative|administrator|root|elevated)\s+(privileges|access|rights)\b",
+            "asks for elevated privileges",
+        ),
+        (
+            DetectionKind::Override,
+            r"(?i)\bif\s+you\s+are\s+(told|asked)\s+to\s+(summari[sz]e|answer|translate|review)\b[^.\n]{0,80}\binstead\b|\bthe\s+mission,?\s+should\s+you\s+(choose\s+to\s+)?accept\s+it\b",
+            "redirects the agent's task",
+        ),
+        (
+            DetectionKind::ForgedMarker,
+            r"(?i)<\s*/?\s*interaction-config\s*>|\bblocked\s+(modes|strings|responses)\s*:",
+            "has a forged policy block",
         ),
         (
             DetectionKind::ForgedMarker,
