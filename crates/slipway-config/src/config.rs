@@ -57,6 +57,7 @@ pub struct Config {
     pub context: ContextSettings,
     pub trace: TraceSettings,
     pub sandbox: SandboxSettings,
+    pub guard: GuardSettings,
     pub providers: BTreeMap<String, Provider>,
     /// The shipped price table with the project's `[prices]` applied.
     pub prices: PriceTable,
@@ -125,6 +126,31 @@ pub struct ContextSettings {
     /// Older turns are summarized once a model call's context passes this
     /// share of the window, in percent (1 to 99).
     pub compact_at_percent: u8,
+}
+
+/// `[guard]`: what follows when a tool result holds a likely prompt
+/// injection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GuardSettings {
+    pub on_detect: OnDetect,
+}
+
+/// `[guard] on_detect`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDetect {
+    /// The result goes to the model with a warning in its header (the default).
+    #[default]
+    Mark,
+    /// The model gets a notice instead of the result; the trace keeps the result for a person.
+    Quarantine,
+    /// The run stops after the tool call.
+    Stop,
+}
+
+impl OnDetect {
+    /// The values `on_detect` takes.
+    pub const NAMES: [&'static str; 3] = ["mark", "quarantine", "stop"];
 }
 
 /// `[sandbox]`: who commands run as, what else they see, and their limits

@@ -16,8 +16,9 @@ mod secrets;
 mod template;
 
 pub use config::{
-    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
-    Project, Promotion, Provider, ROLES, SandboxSettings, Seams, TraceSettings, Workspace,
+    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, GuardSettings,
+    Lane, ModelRef, OnDetect, Project, Promotion, Provider, ROLES, SandboxSettings, Seams,
+    TraceSettings, Workspace,
 };
 pub use env::{DATABASE_URL, ENV_VARS, EnvVar};
 pub use error::{ConfigError, LoadError, Location};

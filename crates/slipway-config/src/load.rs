@@ -7,11 +7,12 @@ use std::path::Path;
 use toml::Spanned;
 
 use crate::config::{
-    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, Lane, ModelRef,
-    Project, Promotion, Provider, ROLES, SandboxSettings, Seams, TraceSettings, Workspace,
+    APIS, BUILTIN_PROVIDERS, Budget, Config, ContextSettings, DEFAULT_MODEL, Gates, GuardSettings,
+    Lane, ModelRef, OnDetect, Project, Promotion, Provider, ROLES, SandboxSettings, Seams,
+    TraceSettings, Workspace,
 };
 use crate::error::{ConfigError, LoadError, Location};
-use crate::raw::{RawBudget, RawConfig, RawContext, RawProvider, RawSandbox};
+use crate::raw::{RawBudget, RawConfig, RawContext, RawGuard, RawProvider, RawSandbox};
 use crate::secrets::find_secret;
 
 /// The configuration file's name at the project root.
@@ -210,9 +211,11 @@ impl Validator<'_> {
                 .unwrap_or(TraceSettings::default().capture),
         };
         let sandbox = self.sandbox(raw.sandbox);
+        let guard = self.guard(raw.guard);
         Config {
             project,
             sandbox,
+            guard,
             models,
             lanes,
             seams,
@@ -382,6 +385,27 @@ impl Validator<'_> {
             lanes.insert(name.into_inner(), Lane { owns });
         }
         lanes
+    }
+
+    fn guard(&mut self, raw: RawGuard) -> GuardSettings {
+        let Some(value) = raw.on_detect else {
+            return GuardSettings::default();
+        };
+        let on_detect = match value.get_ref().as_str() {
+            "mark" => OnDetect::Mark,
+            "quarantine" => OnDetect::Quarantine,
+            "stop" => OnDetect::Stop,
+            other => {
+                self.error(
+                    &value.span(),
+                    "guard.on_detect",
+                    format!("unknown value `{other}`"),
+                    &format!("use one of {}", OnDetect::NAMES.join(", ")),
+                );
+                OnDetect::Mark
+            }
+        };
+        GuardSettings { on_detect }
     }
 
     fn sandbox(&mut self, raw: RawSandbox) -> SandboxSettings {

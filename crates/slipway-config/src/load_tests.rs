@@ -375,3 +375,19 @@ fn secret_names_and_zero_limits_in_the_sandbox_are_refused() {
     let err = one_error("[sandbox]\ntimeout_secs = 0\n");
     assert!(err.to_string().contains("sandbox.timeout_secs"), "{err}");
 }
+
+#[test]
+fn the_guard_policy_is_read_and_checked() {
+    assert_eq!(
+        parse("", Path::new("slipway.toml"))
+            .unwrap()
+            .guard
+            .on_detect,
+        OnDetect::Mark
+    );
+    let config = parse("[guard]\non_detect = \"stop\"\n", Path::new("slipway.toml")).unwrap();
+    assert_eq!(config.guard.on_detect, OnDetect::Stop);
+    let err = one_error("[guard]\non_detect = \"shout\"\n");
+    assert!(err.to_string().contains("guard.on_detect"), "{err}");
+    assert!(err.to_string().contains("mark, quarantine, stop"), "{err}");
+}

@@ -32,6 +32,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) sandbox: RawSandbox,
     #[serde(default)]
+    pub(crate) guard: RawGuard,
+    #[serde(default)]
     pub(crate) providers: BTreeMap<Spanned<String>, RawProvider>,
     #[serde(default)]
     pub(crate) prices: BTreeMap<Spanned<String>, Spanned<RawPrice>>,
@@ -103,6 +105,12 @@ pub(crate) struct RawContext {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTrace {
     pub(crate) capture: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGuard {
+    pub(crate) on_detect: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use slipway_config::PriceTable;
+use slipway_config::{OnDetect, PriceTable};
 use slipway_llm::{Block, ChatRequest, Message, Provider, Role, StopReason, StreamEvent};
 use slipway_policy::{detect_injection, mark_untrusted};
 use slipway_store::Store;
@@ -209,6 +209,8 @@ struct Run<'a> {
     steps: u32,
     tool_calls: u32,
     denied: u32,
+    /// A tool result held a likely injection and the policy is to stop.
+    injected: bool,
     last_text: String,
     warned_price: bool,
 }
@@ -234,6 +236,7 @@ impl<'a> Run<'a> {
             steps: 0,
             tool_calls: 0,
             denied: 0,
+            injected: false,
             last_text: String::new(),
             warned_price: false,
         }
@@ -296,6 +299,9 @@ impl<'a> Run<'a> {
                     return Ok(stop);
                 }
                 results.push(self.tool(&id, &name, &arguments).await?);
+                if self.injected {
+                    return Ok(Stop::Injection);
+                }
             }
             // The results join the next request: count them before it is sent.
             let added = estimated_tokens(&results);
@@ -583,9 +589,24 @@ impl<'a> Run<'a> {
         self.spend(helpers.tokens, helpers.cost, helpers.known_cost);
         let (source, guard) = guard(name, &outcome.text);
         let marked = mark_untrusted(&source, &outcome.text, &self.boundary);
+        // The trace keeps the result as it came, for a person to read.
         if let Some(id) = self.recorder.content(ContentKind::ToolResult, &marked) {
             self.recorder.link(&span, ContentDirection::Output, &[id]);
         }
+        let detected = !guard.is_empty();
+        let marked = match self.agent.options.on_detect {
+            OnDetect::Quarantine if detected => mark_untrusted(
+                &source,
+                "[quarantined: this result was withheld because it holds likely prompt \
+                 injections; a person can read it in the trace. Go on without it.]",
+                &self.boundary,
+            ),
+            OnDetect::Stop if detected => {
+                self.injected = true;
+                marked
+            }
+            _ => marked,
+        };
         let (status, error, mut attributes) = match &outcome.denial {
             Some(denial) => {
                 self.denied += 1;

@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub secrets: crate::SecretValues,
     /// Whether model calls stream.
     pub stream: bool,
+    /// What follows when a tool result holds a likely prompt injection.
+    pub on_detect: slipway_config::OnDetect,
 }
 
 impl RunOptions {
@@ -70,6 +72,7 @@ impl RunOptions {
             capture: true,
             secrets: crate::SecretValues::default(),
             stream: true,
+            on_detect: slipway_config::OnDetect::Mark,
         }
     }
 }
@@ -92,6 +95,9 @@ pub enum Stop {
     TokenBudget,
     CostBudget,
     TaskBudget,
+    /// A tool result held a likely prompt injection and `[guard] on_detect`
+    /// is `stop`.
+    Injection,
     Cancelled,
 }
 
@@ -120,6 +126,11 @@ impl Stop {
                     micros_to_usd(budget)
                 ))
             }
+            Self::Injection => Some(
+                "stopped: a tool result held a likely prompt injection ([guard] on_detect = \"stop\"); \
+                 `slipway trace show` has it"
+                    .to_owned(),
+            ),
             Self::Cancelled => Some("stopped: cancelled".to_owned()),
         }
     }

@@ -258,6 +258,7 @@ fn run_options(
     options.context_window = config.context.window_tokens;
     options.compact_at_percent = config.context.compact_at_percent;
     options.capture = config.trace.capture;
+    options.on_detect = config.guard.on_detect;
     options.stream = !args.no_stream;
     options
 }
