@@ -1,9 +1,16 @@
 use proptest::prelude::*;
 
-use super::{DetectionKind, base64_decode, detect_injection};
+use super::{DetectionKind, ENCODED, RULES, base64_decode, detect_injection};
 
 fn kinds(text: &str) -> Vec<DetectionKind> {
     detect_injection(text).into_iter().map(|d| d.kind).collect()
+}
+
+#[test]
+fn every_pattern_compiles() {
+    // A pattern that failed to compile would be dropped silently.
+    assert_eq!(RULES.len(), 19);
+    assert_eq!(ENCODED.len(), 2);
 }
 
 #[test]

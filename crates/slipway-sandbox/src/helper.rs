@@ -222,11 +222,7 @@ fn pid1(spec: &Spec) -> Result<Status, String> {
         Ok(child) => child,
         Err(err) => {
             eprintln!("slipway-sandbox: cannot run `{}`: {err}", spec.argv[0]);
-            status.exit = Some(if err.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            });
+            status.exit = Some(crate::run::spawn_failure_code(&err));
             return Ok(status);
         }
     };

@@ -280,11 +280,7 @@ async fn run_direct(spec: &Spec) -> Result<Outcome, SandboxError> {
         Ok(child) => child,
         Err(err) => {
             return Ok(Outcome {
-                exit: Exit::Exited(if err.kind() == std::io::ErrorKind::NotFound {
-                    127
-                } else {
-                    126
-                }),
+                exit: Exit::Exited(spawn_failure_code(&err)),
                 stdout: Vec::new(),
                 stderr: format!("cannot run `{}`: {err}\n", spec.argv[0]).into_bytes(),
                 dropped_bytes: 0,
@@ -310,6 +306,16 @@ async fn run_direct(spec: &Spec) -> Result<Outcome, SandboxError> {
         landlock: "off".into(),
         sandboxed: false,
     })
+}
+
+/// The exit code of a command that could not be started, as shells give
+/// it: 127 when the program is not found, 126 when it cannot be run.
+pub(crate) fn spawn_failure_code(err: &std::io::Error) -> i32 {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    }
 }
 
 /// What [`supervise`] saw.
