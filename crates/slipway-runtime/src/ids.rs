@@ -27,7 +27,8 @@ pub(crate) fn span_id() -> SpanId {
 }
 
 /// Returns a fresh boundary token for marking untrusted text.
-pub(crate) fn boundary() -> String {
+#[must_use]
+pub fn boundary() -> String {
     use std::fmt::Write as _;
     random::<12>().iter().fold(String::new(), |mut out, b| {
         let _ = write!(out, "{b:02x}");

@@ -21,6 +21,7 @@ pub use agent::{
 };
 pub use delegation::SubAgents;
 pub use error::RuntimeError;
+pub use ids::boundary;
 pub use prompts::{role_prompt, system_prompt};
 pub use redact::{REDACTED, SecretValues, redact};
 

@@ -73,6 +73,11 @@ pub enum StoreError {
     },
 
     #[error(
+        "release-{number} is already recorded (another release was recorded meanwhile): nothing was written; `slipway releases` lists them, release again to take the next number"
+    )]
+    ReleaseExists { number: i64 },
+
+    #[error(
         "`{holder}` no longer holds the lease `{name}` (it expired or was taken over): stop the work it guarded and acquire it again"
     )]
     LeaseLost { name: String, holder: String },
@@ -102,6 +107,14 @@ impl StoreError {
             self,
             Self::Locked { .. } | Self::Conflict { .. } | Self::Unreachable { .. }
         )
+    }
+
+    /// Returns true when a write was refused because what it builds on moved
+    /// under the caller (a task's state, the last release number); nothing
+    /// was written: read again and decide again.
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. } | Self::ReleaseExists { .. })
     }
 
     /// Returns true when the task named does not exist.
@@ -191,5 +204,13 @@ mod tests {
         );
         assert!(conflict.is_retryable());
         assert!(unknown.is_unknown_task() && !unknown.is_retryable());
+        assert!(conflict.is_conflict() && !unknown.is_conflict());
+        let taken = StoreError::ReleaseExists { number: 4 };
+        assert!(taken.is_conflict() && !taken.is_retryable());
+        assert!(
+            taken
+                .to_string()
+                .starts_with("release-4 is already recorded")
+        );
     }
 }

@@ -4,8 +4,11 @@
 //!
 //! Both backends run the same queries, written once in portable SQL; only
 //! connection setup, error classification and the migration files differ.
-//! One conformance suite (`tests/suite/`) runs against both. The domain types
-//! (tasks, events, leases, the state machine, traces and spans) live in
+//! One conformance suite (`tests/suite/`) runs against both. Besides tasks,
+//! their events and leases, and traces, the store keeps what the pipeline
+//! records: the seams a task expects to change, stage results with their
+//! findings, and releases. The domain types (tasks, events, leases, the state
+//! machine, traces and spans, stage results and releases) live in
 //! `slipway-types`; what to do with them lives in the pipeline and the
 //! runtime. `docs/tracing.md` describes the trace tables, with root-cause
 //! queries ([`DOC_QUERIES`]) that run unchanged on both backends.
@@ -14,6 +17,7 @@ mod error;
 mod location;
 mod migrate;
 mod open;
+mod pipeline;
 mod postgres;
 mod queries;
 mod recording;

@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::{sql, time};
 
 /// The latest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// One step of the schema.
 pub(crate) struct Migration {
@@ -31,6 +31,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/sqlite/0002_traces.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/sqlite/0003_pipeline.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -41,6 +45,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../migrations/postgres/0002_traces.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/postgres/0003_pipeline.sql"),
     },
 ];
 
@@ -132,7 +140,8 @@ pub(crate) async fn postgres(
             let theirs: Vec<String> = sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name IN ('tasks', 'task_deps', 'task_events', 'leases', \
-                 'traces', 'spans', 'contents', 'span_contents') \
+                 'traces', 'spans', 'contents', 'span_contents', 'task_seams', 'stage_results', \
+                 'findings', 'releases', 'release_tasks') \
                  ORDER BY table_name",
             )
             .fetch_all(&mut *tx)

@@ -9,13 +9,16 @@
 //! transaction; SQLite's takes the write lock at once) and
 //! `db_err(context, error)` (the backend's own error classification), and
 //! `Connection` to be the backend's sqlx connection type. The methods on
-//! traces live in [`traces`], stamped by the same call.
+//! traces live in [`traces`], those on stage results, seams and releases in
+//! [`pipeline`], stamped by the same call.
 
+pub(crate) mod pipeline;
 pub(crate) mod traces;
 
 macro_rules! impl_store {
     ($store:ty, $connection:ty) => {
         $crate::shared::traces::impl_traces!($store, $connection);
+        $crate::shared::pipeline::impl_pipeline!($store, $connection);
 
         impl $store {
             /// Returns a mapper from a sqlx error to this backend's `StoreError`.
@@ -39,6 +42,71 @@ macro_rules! impl_store {
                 $crate::rows::tasks(rows)?
                     .pop()
                     .ok_or($crate::StoreError::UnknownTask { id })
+            }
+
+            /// Moves a task as `change` asks, within the caller's transaction:
+            /// checks `expected_from` and the move, swaps the state (a
+            /// compare-and-swap on the state read), appends the event.
+            async fn change_state(
+                &self,
+                conn: &mut $connection,
+                id: slipway_types::TaskId,
+                change: &$crate::StateChange,
+            ) -> Result<(), $crate::StoreError> {
+                let read_state = |name: Option<String>| match name {
+                    Some(name) => $crate::rows::state(&name, &format!("task {id}")),
+                    None => Err($crate::StoreError::UnknownTask { id }),
+                };
+                let current = sqlx::query_scalar::<_, String>($crate::sql::TASK_STATE)
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot read the task's state"))?;
+                let current = read_state(current)?;
+                if let Some(expected) = change.expected_from
+                    && expected != current
+                {
+                    return Err($crate::StoreError::Conflict {
+                        id,
+                        expected,
+                        actual: current,
+                    });
+                }
+                let to = current.transition(change.to)?;
+                let at_text = $crate::time::to_text(change.at);
+                let swapped = sqlx::query($crate::sql::SWAP_STATE)
+                    .bind(to.as_str())
+                    .bind(&at_text)
+                    .bind(id.0)
+                    .bind(current.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot update the task's state"))?;
+                if swapped.rows_affected() == 0 {
+                    // Someone moved the task between our read and our write
+                    // (PostgreSQL; on SQLite the write lock is held from the start).
+                    let actual = sqlx::query_scalar::<_, String>($crate::sql::TASK_STATE)
+                        .bind(id.0)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot read the task's state"))?;
+                    return Err($crate::StoreError::Conflict {
+                        id,
+                        expected: current,
+                        actual: read_state(actual)?,
+                    });
+                }
+                sqlx::query($crate::sql::INSERT_EVENT)
+                    .bind(id.0)
+                    .bind(&at_text)
+                    .bind(&change.actor)
+                    .bind(current.as_str())
+                    .bind(to.as_str())
+                    .bind(&change.reason)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot record the event"))?;
+                Ok(())
             }
 
             async fn read_lease(
@@ -166,60 +234,8 @@ macro_rules! impl_store {
                 id: slipway_types::TaskId,
                 change: &$crate::StateChange,
             ) -> Result<slipway_types::Task, $crate::StoreError> {
-                let read_state = |name: Option<String>| match name {
-                    Some(name) => $crate::rows::state(&name, &format!("task {id}")),
-                    None => Err($crate::StoreError::UnknownTask { id }),
-                };
                 let mut tx = self.begin_write().await?;
-                let current = sqlx::query_scalar::<_, String>($crate::sql::TASK_STATE)
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(self.ctx("cannot read the task's state"))?;
-                let current = read_state(current)?;
-                if let Some(expected) = change.expected_from
-                    && expected != current
-                {
-                    return Err($crate::StoreError::Conflict {
-                        id,
-                        expected,
-                        actual: current,
-                    });
-                }
-                let to = current.transition(change.to)?;
-                let at_text = $crate::time::to_text(change.at);
-                let swapped = sqlx::query($crate::sql::SWAP_STATE)
-                    .bind(to.as_str())
-                    .bind(&at_text)
-                    .bind(id.0)
-                    .bind(current.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.ctx("cannot update the task's state"))?;
-                if swapped.rows_affected() == 0 {
-                    // Someone moved the task between our read and our write
-                    // (PostgreSQL; on SQLite the write lock is held from the start).
-                    let actual = sqlx::query_scalar::<_, String>($crate::sql::TASK_STATE)
-                        .bind(id.0)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(self.ctx("cannot read the task's state"))?;
-                    return Err($crate::StoreError::Conflict {
-                        id,
-                        expected: current,
-                        actual: read_state(actual)?,
-                    });
-                }
-                sqlx::query($crate::sql::INSERT_EVENT)
-                    .bind(id.0)
-                    .bind(&at_text)
-                    .bind(&change.actor)
-                    .bind(current.as_str())
-                    .bind(to.as_str())
-                    .bind(&change.reason)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.ctx("cannot record the event"))?;
+                self.change_state(&mut tx, id, change).await?;
                 let task = self.read_task(&mut *tx, id).await?;
                 tx.commit()
                     .await
@@ -417,6 +433,48 @@ macro_rules! impl_store {
                 since: Option<jiff::Timestamp>,
             ) -> Result<Vec<$crate::CostRow>, $crate::StoreError> {
                 self.costs(group, since).await
+            }
+
+            async fn set_task_seams(
+                &self,
+                id: slipway_types::TaskId,
+                seams: &[String],
+            ) -> Result<(), $crate::StoreError> {
+                self.seams_set(id, seams).await
+            }
+
+            async fn task_seams(
+                &self,
+                id: slipway_types::TaskId,
+            ) -> Result<Vec<String>, $crate::StoreError> {
+                self.seams_of(id).await
+            }
+
+            async fn finish_stage(
+                &self,
+                result: &slipway_types::StageResult,
+                change: Option<&$crate::StateChange>,
+            ) -> Result<slipway_types::StageRecord, $crate::StoreError> {
+                self.stage_finish(result, change).await
+            }
+
+            async fn stage_results(
+                &self,
+                id: slipway_types::TaskId,
+            ) -> Result<Vec<slipway_types::StageRecord>, $crate::StoreError> {
+                self.stage_records_of(id).await
+            }
+
+            async fn record_release(
+                &self,
+                release: &slipway_types::NewRelease,
+                at: jiff::Timestamp,
+            ) -> Result<slipway_types::Release, $crate::StoreError> {
+                self.release_record(release, at).await
+            }
+
+            async fn releases(&self) -> Result<Vec<slipway_types::Release>, $crate::StoreError> {
+                self.releases_newest().await
             }
         }
     };

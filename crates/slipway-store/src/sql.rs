@@ -237,3 +237,45 @@ pub(crate) const COST_BY_ROLE: &str = cost_by!("role");
 /// Runs of no task have the empty key.
 pub(crate) const COST_BY_TASK: &str = cost_by!("COALESCE(CAST(task_id AS TEXT), '')");
 pub(crate) const COST_BY_DAY: &str = cost_by!("substr(started_at, 1, 10)");
+
+pub(crate) const DELETE_TASK_SEAMS: &str = "DELETE FROM task_seams WHERE task_id = $1";
+
+pub(crate) const INSERT_TASK_SEAM: &str = "INSERT INTO task_seams (task_id, seam) VALUES ($1, $2)";
+
+/// Unordered: the caller sorts, so the order does not hang on a server's collation.
+pub(crate) const TASK_SEAMS: &str = "SELECT seam FROM task_seams WHERE task_id = $1";
+
+/// Binds `task_id, at, stage, passed, summary, body, sha, trace_id`, the three test counts.
+pub(crate) const INSERT_STAGE_RESULT: &str = "INSERT INTO stage_results \
+     (task_id, at, stage, passed, summary, body, sha, trace_id, \
+     tests_passed, tests_failed, tests_skipped) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+
+/// Binds `result_id, task_id, severity, title, detail, location`.
+pub(crate) const INSERT_FINDING: &str = "INSERT INTO findings \
+     (result_id, task_id, severity, title, detail, location) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// A task's stage results, oldest first; binds the task id.
+pub(crate) const STAGE_RESULTS: &str = "SELECT id, task_id, at, stage, passed, summary, body, \
+     sha, trace_id, tests_passed, tests_failed, tests_skipped \
+     FROM stage_results WHERE task_id = $1 ORDER BY id";
+
+/// A task's findings in the order they were written; binds the task id.
+pub(crate) const FINDINGS: &str = "SELECT result_id, severity, title, detail, location \
+     FROM findings WHERE task_id = $1 ORDER BY id";
+
+/// Returns no row when a release of the same number is recorded (a rollback
+/// never conflicts). Binds `at, kind, number, sha, tag, note, actor`.
+pub(crate) const INSERT_RELEASE: &str = "INSERT INTO releases \
+     (at, kind, number, sha, tag, note, actor) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (number) WHERE kind = 'release' DO NOTHING RETURNING id";
+
+pub(crate) const INSERT_RELEASE_TASK: &str =
+    "INSERT INTO release_tasks (release_id, task_id) VALUES ($1, $2)";
+
+/// Newest (last recorded) first.
+pub(crate) const RELEASES: &str =
+    "SELECT id, at, kind, number, sha, tag, note, actor FROM releases ORDER BY id DESC";
+
+pub(crate) const RELEASE_TASKS: &str =
+    "SELECT release_id, task_id FROM release_tasks ORDER BY release_id, task_id";

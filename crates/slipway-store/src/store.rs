@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use slipway_types::{
-    ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewTask, Span, SpanId, SpanStatus,
-    Task, TaskEvent, TaskId, TaskState, TokenCounts, Trace, TraceId,
+    ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewRelease, NewTask, Release,
+    Span, SpanId, SpanStatus, StageRecord, StageResult, Task, TaskEvent, TaskId, TaskState,
+    TokenCounts, Trace, TraceId,
 };
 
 use crate::error::StoreError;
@@ -266,4 +267,52 @@ pub trait Store: Send + Sync {
         group: CostGroup,
         since: Option<Timestamp>,
     ) -> Result<Vec<CostRow>, StoreError>;
+
+    /// Records the seam entries a task expects to change (replacing earlier
+    /// ones), without duplicates. [`StoreError::UnknownTask`] when there is no such task.
+    async fn set_task_seams(&self, id: TaskId, seams: &[String]) -> Result<(), StoreError>;
+
+    /// Returns the seam entries of a task, sorted byte by byte (the same on
+    /// both backends, whatever the server's collation), or [`StoreError::UnknownTask`].
+    async fn task_seams(&self, id: TaskId) -> Result<Vec<String>, StoreError>;
+
+    /// Writes a stage's result, its findings and (when given) the state change
+    /// it causes, in one transaction.
+    ///
+    /// The change applies to `result.task_id` and is checked exactly as
+    /// [`Store::transition`] checks it (a legal move, `expected_from` as a
+    /// compare-and-swap, [`StoreError::Conflict`] when the task moved, the
+    /// event appended); when it is refused nothing is written. The result's
+    /// time is `change.at`, or now when there is no change. A task that does
+    /// not exist is [`StoreError::UnknownTask`]. Text is stored as
+    /// [`Store::put_content`] stores it (NUL as U+FFFD); the record returned
+    /// is what [`Store::stage_results`] reads back.
+    async fn finish_stage(
+        &self,
+        result: &StageResult,
+        change: Option<&StateChange>,
+    ) -> Result<StageRecord, StoreError>;
+
+    /// Returns a task's stage results, oldest (first recorded) first, each
+    /// with its findings in the order given, or [`StoreError::UnknownTask`].
+    async fn stage_results(&self, id: TaskId) -> Result<Vec<StageRecord>, StoreError>;
+
+    /// Records a move of production at `at`, in one transaction.
+    ///
+    /// A release moves each listed task from `staged` to `released` (one event
+    /// each, by `release.actor`, reason "released in release-N"); a listed task
+    /// that is not `staged` is [`StoreError::Conflict`] (or
+    /// [`StoreError::UnknownTask`]), and a release number already recorded is
+    /// [`StoreError::ReleaseExists`]: then nothing is written. A rollback
+    /// moves no task; its number may repeat, and the tasks it lists (those of
+    /// the release rolled back) must exist. The stored task list is sorted
+    /// and without duplicates.
+    async fn record_release(
+        &self,
+        release: &NewRelease,
+        at: Timestamp,
+    ) -> Result<Release, StoreError>;
+
+    /// Returns all releases and rollbacks, newest (last recorded) first, with their task ids.
+    async fn releases(&self) -> Result<Vec<Release>, StoreError>;
 }

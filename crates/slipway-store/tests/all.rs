@@ -1,6 +1,7 @@
 //! Integration tests of `slipway-store`, one binary for the crate: the
 //! conformance suite on SQLite and PostgreSQL (tasks, leases, traces, the
-//! documented queries), bad input, and races between threads and processes.
+//! pipeline's records, the documented queries), bad input, and races between
+//! threads and processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod suite {
@@ -9,6 +10,7 @@ mod suite {
     mod bad_input;
     mod conformance;
     mod doc_queries;
+    mod pipeline;
     mod races;
     mod traces;
 }

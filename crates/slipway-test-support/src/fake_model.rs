@@ -76,6 +76,8 @@ impl RecordedRequest {
 #[derive(Default)]
 struct Shared {
     turns: Mutex<VecDeque<Turn>>,
+    /// Scripts for requests whose body holds a key, checked in the order added.
+    routes: Mutex<Vec<(String, VecDeque<Turn>)>>,
     requests: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -156,10 +158,28 @@ impl FakeModel {
         lock(&self.shared.turns).extend(turns);
     }
 
-    /// Returns how many turns are left.
+    /// Answers requests whose JSON body contains `key` (as it appears in the
+    /// serialized body) with `turns`, in order, before the main script: for
+    /// agents that run at the same time, whose requests arrive in no set order.
+    /// Keys are tried in the order they were added; one whose turns are used
+    /// up is passed over.
+    pub fn route(&self, key: &str, turns: impl IntoIterator<Item = Turn>) {
+        let mut routes = lock(&self.shared.routes);
+        if let Some((_, queue)) = routes.iter_mut().find(|(k, _)| k == key) {
+            queue.extend(turns);
+        } else {
+            routes.push((key.to_owned(), turns.into_iter().collect()));
+        }
+    }
+
+    /// Returns how many turns are left, routed ones included.
     #[must_use]
     pub fn remaining(&self) -> usize {
         lock(&self.shared.turns).len()
+            + lock(&self.shared.routes)
+                .iter()
+                .map(|(_, q)| q.len())
+                .sum::<usize>()
     }
 
     /// Returns the requests received so far, in order.
@@ -215,7 +235,14 @@ async fn handle(
             ),
         );
     };
-    let Some(mut turn) = lock(&shared.turns).pop_front() else {
+    let routed = {
+        let text = String::from_utf8_lossy(&body);
+        lock(&shared.routes)
+            .iter_mut()
+            .find(|(key, queue)| !queue.is_empty() && text.contains(key.as_str()))
+            .and_then(|(_, queue)| queue.pop_front())
+    };
+    let Some(mut turn) = routed.or_else(|| lock(&shared.turns).pop_front()) else {
         return plain(
             StatusCode::IM_A_TEAPOT,
             &format!(

@@ -4,11 +4,16 @@
 //! This crate is pure: no I/O, no async. Storage lives in `slipway-store`,
 //! configuration in `slipway-config`, policy decisions in `slipway-policy`.
 
+mod pipeline;
 mod secret;
 mod state;
 mod task;
 mod trace;
 
+pub use pipeline::{
+    Finding, NewRelease, Release, ReleaseKind, Severity, StageRecord, StageResult, TestCounts,
+    UnknownSeverity, blocking_count, stage_state, task_branch,
+};
 pub use secret::{SECRET_NAME_PARTS, is_secret_name};
 pub use state::{LEGAL_TRANSITIONS, TaskState, TransitionError, UnknownState};
 pub use task::{

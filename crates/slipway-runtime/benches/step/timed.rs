@@ -14,8 +14,8 @@ use slipway_store::{
     StoreLocation, TaskFilter, TraceBatch, TraceEnd,
 };
 use slipway_types::{
-    ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewTask, Span, SpanId, Task,
-    TaskEvent, TaskId, Trace, TraceId,
+    ContentDirection, ContentId, ContentKind, ContentRef, Lease, NewRelease, NewTask, Release,
+    Span, SpanId, StageRecord, StageResult, Task, TaskEvent, TaskId, Trace, TraceId,
 };
 
 /// Calls and their total time, by store method.
@@ -181,5 +181,37 @@ impl Store for Timed {
         since: Option<Timestamp>,
     ) -> Result<Vec<CostRow>, StoreError> {
         self.inner.cost_by(group, since).await
+    }
+
+    async fn set_task_seams(&self, id: TaskId, seams: &[String]) -> Result<(), StoreError> {
+        self.inner.set_task_seams(id, seams).await
+    }
+
+    async fn task_seams(&self, id: TaskId) -> Result<Vec<String>, StoreError> {
+        self.inner.task_seams(id).await
+    }
+
+    async fn finish_stage(
+        &self,
+        result: &StageResult,
+        change: Option<&StateChange>,
+    ) -> Result<StageRecord, StoreError> {
+        self.inner.finish_stage(result, change).await
+    }
+
+    async fn stage_results(&self, id: TaskId) -> Result<Vec<StageRecord>, StoreError> {
+        self.inner.stage_results(id).await
+    }
+
+    async fn record_release(
+        &self,
+        release: &NewRelease,
+        at: Timestamp,
+    ) -> Result<Release, StoreError> {
+        self.inner.record_release(release, at).await
+    }
+
+    async fn releases(&self) -> Result<Vec<Release>, StoreError> {
+        self.inner.releases().await
     }
 }

@@ -1,5 +1,6 @@
 //! Races: many threads and many processes, each with its own store handle,
-//! competing for one lease or one transition. Exactly one wins each time.
+//! competing for one lease, one transition, one stage's move or one release
+//! number. Exactly one wins each time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -7,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use slipway_store::{LeaseGrant, StateChange, Store, StoreError, StoreLocation};
-use slipway_types::TaskState;
+use slipway_types::{NewRelease, ReleaseKind, StageResult, TaskState};
 
 use crate::suite::support::{TestDb, at, create, on_both_backends};
 
@@ -15,6 +16,8 @@ on_both_backends!(
     lease_race_between_threads,
     lease_race_between_processes,
     concurrent_transitions_have_one_winner,
+    concurrent_stage_finishes_record_one_result,
+    concurrent_releases_take_a_number_once,
 );
 
 const THREADS: usize = 16;
@@ -167,6 +170,116 @@ async fn concurrent_transitions_have_one_winner(db: &TestDb) {
         store.task(task.id).await.unwrap().state,
         TaskState::PlanReview
     );
+}
+
+async fn concurrent_stage_finishes_record_one_result(db: &TestDb) {
+    let store = db.open().await;
+    let task = create(&*store, "contested", "api").await;
+    let location = db.location();
+    // Every worker finished planning and moves the task on from `queued`.
+    let results = tokio::task::spawn_blocking(move || {
+        on_threads(&location, 8, move |n, store, barrier, runtime| {
+            let result = StageResult::new(task.id, "planning", true, format!("plan {n}"));
+            let change = StateChange {
+                to: TaskState::Planning,
+                actor: format!("worker-{n}"),
+                reason: "race".into(),
+                at: at(1),
+                expected_from: Some(TaskState::Queued),
+            };
+            barrier.wait();
+            runtime.block_on(store.finish_stage(&result, Some(&change)))
+        })
+    })
+    .await
+    .unwrap();
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results.iter().all(|r| matches!(
+            r,
+            Ok(_)
+                | Err(StoreError::Conflict {
+                    expected: TaskState::Queued,
+                    actual: TaskState::Planning,
+                    ..
+                })
+        )),
+        "{results:?}"
+    );
+    // Only the winner's result is recorded, with its one move.
+    assert_eq!(
+        store.stage_results(task.id).await.unwrap(),
+        [winners[0].clone()]
+    );
+    assert_eq!(store.events(Some(task.id)).await.unwrap().len(), 2);
+}
+
+async fn concurrent_releases_take_a_number_once(db: &TestDb) {
+    let store = db.open().await;
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let task = create(&*store, &format!("task {n}"), "api").await;
+        for to in [
+            TaskState::Planning,
+            TaskState::PlanReview,
+            TaskState::Coding,
+            TaskState::Testing,
+            TaskState::CodeReview,
+            TaskState::Ready,
+            TaskState::Staged,
+        ] {
+            let change = StateChange {
+                to,
+                actor: "tester".into(),
+                reason: "setup".into(),
+                at: at(0),
+                expected_from: None,
+            };
+            store.transition(task.id, &change).await.unwrap();
+        }
+        tasks.push(task.id);
+    }
+    let location = db.location();
+    // Each worker releases its own staged task as release-1.
+    let results = tokio::task::spawn_blocking(move || {
+        on_threads(&location, 8, move |n, store, barrier, runtime| {
+            let release = NewRelease {
+                kind: ReleaseKind::Release,
+                number: 1,
+                sha: format!("{n:040x}"),
+                tag: "release-1".into(),
+                note: String::new(),
+                actor: format!("worker-{n}"),
+                tasks: vec![tasks[n]],
+            };
+            barrier.wait();
+            runtime.block_on(store.record_release(&release, at(1)))
+        })
+    })
+    .await
+    .unwrap();
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(_) | Err(StoreError::ReleaseExists { number: 1 }))),
+        "{results:?}"
+    );
+    assert_eq!(store.releases().await.unwrap(), [winners[0].clone()]);
+    // Only the winner's task moved.
+    let released: Vec<_> = store
+        .tasks(&slipway_store::TaskFilter {
+            state: Some(TaskState::Released),
+            ..slipway_store::TaskFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|task| task.id)
+        .collect();
+    assert_eq!(released, winners[0].release.tasks);
 }
 
 /// Names the child mode's inputs: where the store is, the directory for the

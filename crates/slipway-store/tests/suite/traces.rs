@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use slipway_store::{
-    BatchLink, BodyRef, CostGroup, CostRow, SpanEnd, Store, StoreError, TraceBatch, TraceEnd,
+    BatchLink, BodyRef, CostGroup, CostRow, SCHEMA_VERSION, SpanEnd, Store, StoreError, TraceBatch,
+    TraceEnd,
 };
 use slipway_types::{
     ContentDirection, ContentId, ContentKind, ContentRef, Span, SpanId, SpanStatus, TaskId,
@@ -792,8 +793,8 @@ async fn unknown_ids_are_typed_errors(db: &TestDb) {
     assert_eq!(store.trace(&first.id).await.unwrap().0, stored(&first));
 }
 
-/// A database written before traces existed: migration 2 adds the trace
-/// tables and keeps the tasks.
+/// A database written before traces existed: the migrations since add the
+/// trace tables (and the later ones) and keep the tasks.
 async fn a_version_one_database_gains_the_trace_tables(db: &TestDb) {
     let initial = match db {
         TestDb::Sqlite(sqlite) => {
@@ -813,7 +814,7 @@ async fn a_version_one_database_gains_the_trace_tables(db: &TestDb) {
     .await
     .unwrap();
     let store = db.open().await;
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
     assert_eq!(store.task(TaskId(1)).await.unwrap().title, "old");
     let run = Trace {
         task_id: Some(TaskId(1)),
