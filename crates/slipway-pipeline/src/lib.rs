@@ -1,0 +1,31 @@
+//! Slipway's pipeline (DESIGN §2, docs/design/pipeline.md): the stages a
+//! task goes through, the gates between them, the scheduler that runs
+//! several tasks at once, and the human gates of promotion.
+//!
+//! Agents are run through [`Agents`], which the binary implements with the
+//! configured models; git through `slipway-git`; commands through the
+//! sandbox; everything is recorded in the store.
+
+mod agents;
+mod error;
+mod findings;
+mod gates;
+mod pipeline;
+mod promotion;
+mod prompts;
+mod scheduler;
+mod stages;
+mod test_counts;
+mod testing;
+mod workspace;
+
+pub use agents::{AgentJob, Agents, Progress, Silent};
+pub use error::PipelineError;
+pub use findings::{FindingsError, findings_schema_hint, parse_findings};
+pub use gates::{TestVerdict, judge_tests, ownership_findings};
+pub use pipeline::{Parts, Pipeline};
+pub use promotion::{Approval, PROMOTION_LEASE, Released};
+pub use prompts::{plan_seams, stage_key};
+pub use scheduler::{RunSettings, RunSummary, SCHEDULER_LEASE, pick};
+pub use stages::{Step, holder as seam_holder};
+pub use test_counts::{parse_test_counts, trim_failure};

@@ -1,0 +1,207 @@
+//! The test gate: `[gates] tests` run in the sandbox on a task's clone,
+//! counts read from the output and compared with the task's base, and the
+//! failure trimmed into a debugging assignment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use slipway_git::Sha;
+use slipway_sandbox::{Outcome, hand_over};
+use slipway_types::{StageResult, Task, TaskId, TaskState, TestCounts};
+
+use crate::gates::{TestVerdict, judge_tests};
+use crate::stages::Step;
+use crate::workspace::short;
+use crate::{Pipeline, PipelineError, parse_test_counts, trim_failure};
+
+/// The stage name of the record that holds the base's test counts.
+const BASE_TESTS: &str = "base_tests";
+
+/// The least output a test gate lets a suite print before it is stopped.
+const GATE_OUTPUT_BYTES: usize = 16 << 20;
+
+/// The most of a failing run's output kept for the debugger.
+const ASSIGNMENT_BYTES: usize = 12_000;
+
+/// A test run: how it ended, its output, and the counts read from it.
+pub(crate) struct SuiteRun {
+    pub(crate) outcome: Outcome,
+    pub(crate) output: String,
+    pub(crate) counts: Option<TestCounts>,
+}
+
+impl Pipeline {
+    /// Runs `[gates] tests` in the sandbox in `dir`.
+    pub(crate) async fn run_suite(&self, dir: &Path) -> Result<SuiteRun, PipelineError> {
+        let command = self.config.gates.tests.trim().to_owned();
+        let wall = Duration::from_secs(self.config.gates.test_timeout_secs.max(1));
+        let mut limits = self.limits(wall);
+        // A green suite may be chatty; the gate reads its summary at the end.
+        limits.output_bytes = limits.output_bytes.max(GATE_OUTPUT_BYTES);
+        let spec = self.spec(vec!["sh".into(), "-c".into(), command], dir, limits)?;
+        let outcome = self.sandbox.run(&spec).await?;
+        let mut output = String::from_utf8_lossy(&outcome.stdout).into_owned();
+        output.push_str(&String::from_utf8_lossy(&outcome.stderr));
+        let counts = parse_test_counts(&output);
+        Ok(SuiteRun {
+            outcome,
+            output,
+            counts,
+        })
+    }
+
+    /// Returns how many tests pass on the task's base, running them once
+    /// in a scratch clone and recording the answer.
+    async fn base_passed(&self, id: TaskId, base: &Sha) -> Result<u64, PipelineError> {
+        let records = self.store.stage_results(id).await?;
+        let sha = base.to_string();
+        if let Some(known) = records
+            .iter()
+            .rev()
+            .find(|r| r.result.stage == BASE_TESTS && r.result.sha.as_deref() == Some(sha.as_str()))
+        {
+            return Ok(known.result.tests.map_or(0, |t| t.passed));
+        }
+        self.note(id, "running the tests on the task's base, to compare");
+        let dir = self.scratch_dir(&format!("base-{id}"));
+        let run = self.suite_at(&dir, base).await?;
+        let mut result = StageResult::new(
+            id,
+            BASE_TESTS,
+            run.counts.is_some_and(|c| c.failed == 0),
+            format!("the base {}", counts_words(run.counts)),
+        );
+        result.sha = Some(sha);
+        result.tests = run.counts;
+        // A base that does not run counts as passing none.
+        let passed = if run.outcome.exit.success() || run.counts.is_some() {
+            run.counts.map_or(0, |c| c.passed)
+        } else {
+            0
+        };
+        result.tests = Some(TestCounts {
+            passed,
+            ..run.counts.unwrap_or_default()
+        });
+        self.record(&result).await?;
+        Ok(passed)
+    }
+
+    /// Checks `sha` out into a fresh scratch clone `dir`, hands it over,
+    /// runs the suite there and removes the clone whatever happened.
+    pub(crate) async fn suite_at(&self, dir: &Path, sha: &Sha) -> Result<SuiteRun, PipelineError> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        self.repo.create_scratch(dir, sha).await?;
+        let result = async {
+            if self.sandbox.is_isolated() {
+                hand_over(dir, &self.sandbox_user()?)?;
+            }
+            self.run_suite(dir).await
+        }
+        .await;
+        let _ = std::fs::remove_dir_all(dir);
+        result
+    }
+
+    pub(crate) async fn test(&self, task: &Task) -> Result<Step, PipelineError> {
+        let ws = self.workspace(task.id).await?;
+        if self.config.gates.tests.trim().is_empty() {
+            let reason =
+                "no test command: set `[gates] tests` in slipway.toml, then `slipway task retry`";
+            let result = StageResult::new(task.id, "testing", false, reason);
+            self.finish(&result, TaskState::Testing, TaskState::NeedsHuman, reason)
+                .await?;
+            return Ok(Step::Moved(TaskState::NeedsHuman));
+        }
+        let base_passed = self.base_passed(task.id, &ws.base).await?;
+        let head = self
+            .repo
+            .resolve(&format!(
+                "refs/heads/{}",
+                slipway_types::task_branch(task.id)
+            ))
+            .await?
+            .ok_or_else(|| {
+                PipelineError::Other(format!("task {}'s branch was never fetched back", task.id))
+            })?;
+        self.note(
+            task.id,
+            &format!(
+                "running the tests on {}: {}",
+                short(&head),
+                self.config.gates.tests.trim()
+            ),
+        );
+        // The suite runs on a fresh checkout of the fetched commit, never in
+        // the agent's working tree: the counts belong to that commit.
+        let dir = self.scratch_dir(&format!("test-{}", task.id));
+        let run = self.suite_at(&dir, &head).await?;
+        let verdict = judge_tests(&run.outcome.exit, run.counts, base_passed);
+        let mut result = StageResult::new(task.id, "testing", verdict == TestVerdict::Green, "");
+        result.tests = run.counts;
+        result.sha = Some(head.to_string());
+        let (to, reason) = match &verdict {
+            TestVerdict::Green => {
+                result.summary = format!("green: {}", counts_words(run.counts));
+                result.body = tail_lines(&run.output, 40);
+                (TaskState::CodeReview, "tests green".to_owned())
+            }
+            TestVerdict::Broken(why) => {
+                result.summary = why.clone();
+                result.body = trim_failure(&run.output, ASSIGNMENT_BYTES);
+                (TaskState::NeedsHuman, why.clone())
+            }
+            TestVerdict::Red(why) => {
+                result.summary = format!("red: {why}; {}", counts_words(run.counts));
+                result.body = trim_failure(&run.output, ASSIGNMENT_BYTES);
+                let records = self.store.stage_results(task.id).await?;
+                let tries = records
+                    .iter()
+                    .skip(
+                        records
+                            .iter()
+                            .rposition(|r| r.result.stage == "retry")
+                            .map_or(0, |i| i + 1),
+                    )
+                    .filter(|r| r.result.stage == "debugging")
+                    .count();
+                let limit = usize::try_from(self.config.gates.debug_tries).unwrap_or(usize::MAX);
+                if tries >= limit {
+                    (
+                        TaskState::NeedsHuman,
+                        format!("debug tries exhausted ({tries}): {why}"),
+                    )
+                } else {
+                    (TaskState::Debugging, format!("tests red: {why}"))
+                }
+            }
+        };
+        self.finish(&result, TaskState::Testing, to, &reason)
+            .await?;
+        Ok(Step::Moved(to))
+    }
+}
+
+/// "12 passed, 0 failed, 1 skipped", or that none could be read.
+pub(crate) fn counts_words(counts: Option<TestCounts>) -> String {
+    counts.map_or_else(
+        || "no test counts could be read".to_owned(),
+        |c| {
+            format!(
+                "{} passed, {} failed, {} skipped",
+                c.passed, c.failed, c.skipped
+            )
+        },
+    )
+}
+
+/// The last `n` lines of `text`.
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
