@@ -1,6 +1,6 @@
 //! The subcommands, one per file, and the arguments every command shares.
 
-mod agent;
+pub(crate) mod agent;
 mod config;
 mod cost;
 mod demo;
@@ -8,6 +8,8 @@ mod guard;
 mod init;
 mod lanes;
 mod log;
+mod promote;
+pub(crate) mod run;
 mod sandbox;
 mod task;
 pub(crate) mod trace;
@@ -75,6 +77,18 @@ pub(crate) enum Command {
     /// Scan text for likely prompt injections
     #[command(subcommand)]
     Guard(guard::GuardCommand),
+    /// Run the pipeline: tasks through their stages, several agents at once
+    Run(run::RunArgs),
+    /// Merge a ready task's reviewed commit into staging, if its tests pass there
+    Approve(promote::ApproveArgs),
+    /// Send a ready task back to coding, with the reason
+    Reject(promote::RejectArgs),
+    /// Fast-forward production to staging and tag it release-N
+    Release(promote::ReleaseArgs),
+    /// Move production back to an earlier release (staging stays)
+    Rollback(promote::RollbackArgs),
+    /// List releases and rollbacks with their tasks
+    Releases(promote::ReleasesArgs),
     /// Tour Slipway on a sample project it creates (no key, no network)
     Demo(demo::DemoArgs),
 }
@@ -93,7 +107,22 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Cost(args) => block_on(cost::run(&args, global)),
         Command::Sandbox(cmd) => block_on(sandbox::run(cmd, global)),
         Command::Guard(cmd) => guard::run(&cmd),
+        Command::Run(args) => block_on_threads(run::run(&args, global)),
+        Command::Approve(args) => block_on(promote::approve(&args, global)),
+        Command::Reject(args) => block_on(promote::reject(&args, global)),
+        Command::Release(args) => block_on(promote::release(&args, global)),
+        Command::Rollback(args) => block_on(promote::rollback(&args, global)),
+        Command::Releases(args) => block_on(promote::releases(&args, global)),
     }
+}
+
+/// Runs `future` on a runtime with worker threads, for work that runs tasks side by side.
+pub(crate) fn block_on_threads<F: Future<Output = Result<Outcome>>>(future: F) -> Result<Outcome> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
 }
 
 pub(crate) fn block_on<F: Future<Output = Result<Outcome>>>(future: F) -> Result<Outcome> {

@@ -6,6 +6,7 @@
 //! Ctrl-C; `sandbox run` exits with its command's code (124 when it timed
 //! out, 125 when it printed past the output cap).
 
+mod agents;
 mod commands;
 mod git;
 mod output;

@@ -13,6 +13,7 @@ mod suite {
     mod init;
     mod lanes;
     mod model;
+    mod pipeline;
     mod sandbox;
     mod secrets;
     mod store;

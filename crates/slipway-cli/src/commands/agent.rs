@@ -1,9 +1,10 @@
 //! `slipway agent run`: one agent of a role on a prompt, streamed live and traced.
 
 mod run;
-mod setup;
+pub(crate) mod setup;
 
-pub(crate) use run::{Printer, print_report};
+pub(crate) use run::{run_options, secret_values, task_budget};
+pub(crate) use setup::provider;
 
 use anyhow::Result;
 use clap::Subcommand;

@@ -4,18 +4,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser};
-use jiff::Timestamp;
-use slipway_store::LeaseGrant;
-use slipway_types::seam_lease_name;
 
-use crate::commands::{GlobalArgs, block_on};
+use crate::commands::{Command, GlobalArgs, block_on_threads};
 
-mod explorer;
-use crate::project::Project;
+mod pipeline;
 use crate::{Cli, Outcome, git, output};
 
 #[derive(Debug, Args)]
@@ -42,9 +37,10 @@ const FILES: &[(&str, &str)] = &[
         "api/server.py",
         "def increment(counters, name):\n    counters[name] = counters.get(name, 0) + 1\n    return counters[name]\n",
     ),
+    ("api/__init__.py", ""),
     (
         "api/test_server.py",
-        "from api.server import increment\n\n\ndef test_increment():\n    assert increment({}, \"a\") == 1\n",
+        "import unittest\n\nfrom api.server import increment\n\n\nclass CounterTest(unittest.TestCase):\n    def test_increment(self):\n        self.assertEqual(increment({}, \"a\"), 1)\n",
     ),
     (
         "web/index.html",
@@ -61,30 +57,57 @@ const DEFAULT_LANE: &str = "[lanes.main]\nowns = [\"**\"]\n";
 const DEMO_LANES: &str = "[lanes.api]\nowns = [\"api/\"]\n\n[lanes.web]\nowns = [\"web/\"]\n\n\
                           [lanes.docs]\nowns = [\"README.md\", \"docs/\"]\n";
 
+/// The sample's test command: Python's own runner, so the demo needs nothing installed.
+const DEMO_TESTS: &str = "python3 -m unittest discover -v";
+
+/// Returns `config` with the `[gates] tests` line set to `command`.
+fn with_tests(config: &str, command: &str) -> String {
+    config
+        .lines()
+        .map(|line| {
+            if line.starts_with("tests = ") {
+                format!("tests = \"{command}\"")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 const DEMO_SEAMS: &str = "paths = [\"db/schema.sql\", \"pyproject.toml\"]";
+
+/// Runs `slipway ARGS` in the sample project at `here`, showing the command first.
+fn slipway_at(here: &str, args: &[&str]) -> Result<Outcome> {
+    let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
+    output::line(format!("$ slipway {}", shown.join(" ")))?;
+    let command_line = ["slipway", "-C", here]
+        .into_iter()
+        .chain(args.iter().copied());
+    let cli = Cli::try_parse_from(command_line).context("the demo's command line")?;
+    let global = GlobalArgs {
+        project: cli.global.project,
+        database_url: None,
+    };
+    let outcome = super::run(cli.command, &global)?;
+    output::line("")?;
+    Ok(outcome)
+}
 
 /// Runs the tour. Each step runs a real `slipway` command in the sample project.
 pub(crate) fn run(args: &DemoArgs, _global: &GlobalArgs) -> Result<Outcome> {
     let dir = prepare_dir(args.dir.as_deref())?;
     let here = dir.to_string_lossy().into_owned();
-    let slipway = |args: &[&str]| -> Result<Outcome> {
-        let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
-        output::line(format!("$ slipway {}", shown.join(" ")))?;
-        let command_line = ["slipway", "-C", here.as_str()]
-            .into_iter()
-            .chain(args.iter().copied());
-        let cli = Cli::try_parse_from(command_line).context("the demo's command line")?;
-        let global = GlobalArgs {
-            project: cli.global.project,
-            database_url: None,
-        };
-        let outcome = super::run(cli.command, &global)?;
-        output::line("")?;
-        Ok(outcome)
-    };
+    set_up(&dir, &here)?;
+    rehearse(&here)
+}
 
+/// Steps 1 to 4: the sample project, its configuration and its tasks.
+fn set_up(dir: &Path, here: &str) -> Result<()> {
+    let slipway = |args: &[&str]| slipway_at(here, args);
     step("1. A sample project, Tally: an API, a web page, docs, a shared schema")?;
-    make_repo(&dir)?;
+    make_repo(dir)?;
     output::line(format!("created a git repository in {here}\n"))?;
 
     step("2. Set Slipway up")?;
@@ -96,11 +119,16 @@ pub(crate) fn run(args: &DemoArgs, _global: &GlobalArgs) -> Result<Outcome> {
     let text = text
         .replacen(DEFAULT_LANE, DEMO_LANES, 1)
         .replacen("paths = []", DEMO_SEAMS, 1)
-        + explorer::PRICE;
+        .replacen(
+            "default = \"anthropic:claude-sonnet-4-5\"",
+            &format!("default = \"{}\"", pipeline::MODEL),
+            1,
+        );
+    let text = with_tests(&text, DEMO_TESTS) + pipeline::PRICE;
     fs::write(&config, text).context("write slipway.toml")?;
-    git::stdout_of(&dir, &["add", "-A"])?;
+    git::stdout_of(dir, &["add", "-A"])?;
     git::stdout_of(
-        &dir,
+        dir,
         &["commit", "-q", "-m", "Set up Slipway with three lanes"],
     )?;
     if slipway(&["lanes", "check"])? != Outcome::Success {
@@ -114,96 +142,124 @@ pub(crate) fn run(args: &DemoArgs, _global: &GlobalArgs) -> Result<Outcome> {
         "slipway.toml",
     ])?;
 
-    step("4. File tasks, each in one lane; the page and the docs wait for the API")?;
-    slipway(&["task", "add", "Add a /health endpoint", "--lane", "api"])?;
+    step("4. File two tasks, each in its lane; the page's waits for the API's")?;
     slipway(&[
         "task",
         "add",
-        "Show the service health on the page",
+        "Add a decrement that stops at zero",
+        "--lane",
+        "api",
+    ])?;
+    slipway(&[
+        "task",
+        "add",
+        "Show the count in the page title",
         "--lane",
         "web",
         "--depends-on",
         "1",
     ])?;
-    slipway(&[
-        "task",
-        "add",
-        "Document the health check",
-        "--lane",
-        "docs",
-        "--depends-on",
-        "1",
-    ])?;
-    slipway(&["task", "list"])?;
 
-    step("5. Two tasks want the shared schema: one lease, one holder at a time")?;
-    block_on(lease_race(&dir))?;
+    Ok(())
+}
 
-    step("6. Cancel a task, with the reason on record")?;
-    slipway(&[
-        "task",
-        "cancel",
-        "3",
-        "--why",
-        "the README already covers it",
-    ])?;
+/// Steps 5 to 11: the pipeline, the human gates, a release and a rollback.
+fn rehearse(here: &str) -> Result<Outcome> {
+    let slipway = |args: &[&str]| slipway_at(here, args);
+    let confined = sandbox_available();
+    if !confined {
+        output::line(
+            "(the sandbox needs root, which this is not: the rehearsal runs the sample's tests \
+             unconfined, with --no-sandbox; its agents are scripted and run no commands)\n",
+        )?;
+    }
+    let no_sandbox: &[&str] = if confined { &[] } else { &["--no-sandbox"] };
+    let scripted = pipeline::scripted();
+    let run = || -> Result<Outcome> {
+        let mut args = vec!["run", "--agents", "2", "--until-idle"];
+        args.extend_from_slice(no_sandbox);
+        output::line(format!("$ slipway {}", args.join(" ")))?;
+        let line = ["slipway", "-C", here]
+            .into_iter()
+            .chain(args.iter().copied());
+        let cli = Cli::try_parse_from(line).context("the demo's command line")?;
+        let Command::Run(run_args) = cli.command else {
+            bail!("the demo's run command did not parse as `run`; this is a bug in the demo");
+        };
+        let global = GlobalArgs {
+            project: cli.global.project,
+            database_url: None,
+        };
+        let outcome = block_on_threads(super::run::run_with(&run_args, &global, scripted.clone()))?;
+        output::line("")?;
+        Ok(outcome)
+    };
+    let with_sandbox = |args: &[&str]| -> Result<Outcome> {
+        let mut all = args.to_vec();
+        all.extend_from_slice(no_sandbox);
+        slipway(&all)
+    };
 
-    step("7. Every change of state is an event")?;
+    step("5. Run the pipeline, rehearsed: plan, review, code, test, debug, review")?;
+    output::line(format!(
+        "(every agent runs on `{}`, a scripted model in this process: no key, no network. \
+         With [models] set to a real provider, the same pipeline runs for real.)",
+        pipeline::MODEL
+    ))?;
+    expect(run()?, Outcome::Success, "the first run")?;
+
+    step("6. What the gates recorded: the plan, each review's findings, the test runs")?;
+    slipway(&["task", "show", "1"])?;
+
+    step("7. A person approves: the reviewed commit is merged into staging and tested there")?;
+    expect(
+        with_sandbox(&["approve", "1"])?,
+        Outcome::Success,
+        "approving task 1",
+    )?;
+
+    step("8. A person releases: production fast-forwards to staging, tagged release-1")?;
+    slipway(&["release", "--note", "decrement"])?;
+
+    step("9. The page's task waited for the API's; now it runs, is approved and released")?;
+    expect(run()?, Outcome::Success, "the second run")?;
+    expect(
+        with_sandbox(&["approve", "2"])?,
+        Outcome::Success,
+        "approving task 2",
+    )?;
+    slipway(&["release", "--note", "count in the title"])?;
+
+    step("10. Roll production back to release-1; staging keeps both changes")?;
+    slipway(&["rollback"])?;
+    slipway(&["releases"])?;
     slipway(&["log"])?;
 
-    step("8. An explorer agent studies the code: it may read, never write")?;
-    let trace = explorer::tour(&dir)?;
-
-    step("9. Every run is a trace of spans with tokens and cost, in plain SQL")?;
+    step("11. Every agent run is a trace of spans with tokens and cost, in plain SQL")?;
     slipway(&["trace", "list"])?;
-    slipway(&["trace", "show", &trace.to_string()])?;
     slipway(&["cost", "--by", "role"])?;
 
     output::line(format!(
-        "The project stays in {here}. Look around with `slipway -C {here} task show 1`, \
-         `slipway -C {here} trace show {trace} --full` or `slipway -C {here} config show`; \
-         the SQL behind the traces is in docs/tracing.md."
+        "That was a rehearsal on a scripted model. The project stays in {here}: see a task with \
+         `slipway -C {here} task show 1`, a run with `slipway -C {here} trace show ID --full` \
+         (ids from `trace list`); the SQL behind the traces is in docs/tracing.md."
     ))?;
     Ok(Outcome::Success)
 }
 
-async fn lease_race(dir: &Path) -> Result<Outcome> {
-    let demo_global = GlobalArgs {
-        project: Some(dir.to_path_buf()),
-        database_url: None,
-    };
-    let project = Project::open(&demo_global)?;
-    let store = project.store().await?;
-    let seam = seam_lease_name("db/schema.sql");
-    let ttl = Duration::from_mins(10);
-    for holder in ["task:1", "task:2"] {
-        match store
-            .acquire_lease(&seam, holder, ttl, Timestamp::now())
-            .await?
-        {
-            LeaseGrant::Acquired(lease) => output::line(format!(
-                "{holder} acquires {seam}: granted until {}",
-                output::when(lease.expires_at)
-            ))?,
-            LeaseGrant::HeldBy(lease) => {
-                output::line(format!(
-                    "{holder} acquires {seam}: refused, {} holds it",
-                    lease.holder
-                ))?;
-            }
-        }
+fn expect(got: Outcome, want: Outcome, what: &str) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        bail!("{what} ended {got:?}, not {want:?}; this is a bug in the demo")
     }
-    store.release_lease(&seam, "task:1").await?;
-    output::line(format!("task:1 releases {seam}"))?;
-    if let LeaseGrant::Acquired(_) = store
-        .acquire_lease(&seam, "task:2", ttl, Timestamp::now())
-        .await?
-    {
-        output::line(format!("task:2 acquires {seam}: granted"))?;
-    }
-    store.release_lease(&seam, "task:2").await?;
-    output::line("")?;
-    Ok(Outcome::Success)
+}
+
+/// Whether the sandbox can start here (it needs root).
+fn sandbox_available() -> bool {
+    slipway_sandbox::Helper::current_exe()
+        .and_then(slipway_sandbox::Sandbox::new)
+        .is_ok()
 }
 
 /// Returns `word` as a shell would need it typed.

@@ -1,8 +1,9 @@
-//! `slipway task add|list|show|cancel`.
+//! `slipway task add|list|show|cancel|retry`.
 
 mod add;
 mod cancel;
 mod list;
+mod retry;
 mod show;
 
 use anyhow::Result;
@@ -22,6 +23,8 @@ pub(crate) enum TaskCommand {
     Show(show::ShowArgs),
     /// Cancel a task, with the reason
     Cancel(cancel::CancelArgs),
+    /// Resume a task that needs a person or failed, from the stage it stopped in or an earlier one
+    Retry(retry::RetryArgs),
 }
 
 pub(crate) async fn run(cmd: TaskCommand, global: &GlobalArgs) -> Result<Outcome> {
@@ -32,5 +35,6 @@ pub(crate) async fn run(cmd: TaskCommand, global: &GlobalArgs) -> Result<Outcome
         TaskCommand::List(args) => list::run(&args, store.as_ref()).await,
         TaskCommand::Show(args) => show::run(&args, store.as_ref()).await,
         TaskCommand::Cancel(args) => cancel::run(&args, &project, store.as_ref()).await,
+        TaskCommand::Retry(args) => retry::run(&args, &project).await,
     }
 }

@@ -1,7 +1,7 @@
 use super::cli::slipway_in;
 
 #[test]
-fn the_demo_tours_the_foundation_and_an_agent_run() {
+fn the_demo_rehearses_the_pipeline_from_plan_to_rollback() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tally");
     // A store named in the environment holds real work: the demo must not touch it.
@@ -15,13 +15,13 @@ fn the_demo_tours_the_foundation_and_an_agent_run() {
     for expected in [
         "$ slipway init",
         "lanes are MECE",
-        "db/schema.sql: seam",
-        "created task 3 in lane `docs`: Document the health check",
-        "task:2 acquires seam:db/schema.sql: refused, task:1 holds it",
-        "task:2 acquires seam:db/schema.sql: granted",
-        "queued → cancelled  by human:Slipway Demo: the README already covers it",
-        "$ slipway trace list",
-        "execute_tool write_file · ",
+        "a scripted model in this process",
+        "$ slipway run --agents 2 --until-idle",
+        "[high] The plan never tests a counter at zero",
+        "$ slipway approve 1",
+        "release-1: production is at",
+        "release-2: production is at",
+        "production is back at release-1",
         "ROLE      RUNS",
     ] {
         assert!(
@@ -30,17 +30,15 @@ fn the_demo_tours_the_foundation_and_an_agent_run() {
             run.stdout
         );
     }
-    // The project it leaves behind is a real one.
-    let list = slipway_in(&dir, &["task", "list", "--json"], &[])
-        .ok()
-        .json();
-    assert_eq!(list.as_array().unwrap().len(), 3);
-    assert_eq!(list[2]["state"], "cancelled");
-    // The explorer's run: its tool calls live on stderr, one write denied, and its trace is stored.
+    // Each stage, as it happens, on stderr.
     for expected in [
-        "→ read_file {\"path\": \"api/server.py\"}",
-        "← write_file denied: ",
-        "4 model calls · 4 tool calls (1 denied)",
+        "task 1 · plan_review → planning: plan review found critical or high findings (1)",
+        "task 1 · plan_review → coding: plan review found no critical or high findings",
+        "task 1 · testing → debugging: tests red: 1 test(s) failed",
+        "task 1 · testing → code_review: tests green",
+        "task 1 · code_review → ready",
+        "task 1 · ready → staged: approved: merge into staging green",
+        "task 2 · code_review → ready",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -48,35 +46,78 @@ fn the_demo_tours_the_foundation_and_an_agent_run() {
             run.stderr
         );
     }
-    assert!(
-        std::fs::read_to_string(dir.join("api/server.py"))
-            .unwrap()
-            .starts_with("def increment"),
-        "the explorer's write was refused"
-    );
-    let traces = slipway_in(&dir, &["trace", "list", "--json"], &[])
+
+    check_the_record(&dir);
+    let again = slipway_in(tmp.path(), &["demo", "--dir", dir.to_str().unwrap()], &[]).fails(2);
+    assert!(again.stderr.contains("not empty"), "{again:#?}");
+}
+
+/// The project the demo leaves behind is a real one, with the record in its store.
+fn check_the_record(dir: &std::path::Path) {
+    let list = slipway_in(dir, &["task", "list", "--json"], &[])
         .ok()
         .json();
-    assert_eq!(traces.as_array().unwrap().len(), 1, "{traces:#}");
-    assert_eq!(traces[0]["role"], "explorer");
-    assert_eq!(traces[0]["status"], "ok");
-    assert_eq!(traces[0]["input_tokens"], 3140);
-    let spans = slipway_in(
-        &dir,
-        &["trace", "show", traces[0]["id"].as_str().unwrap(), "--json"],
-        &[],
-    )
-    .ok()
-    .json();
-    let denied: Vec<_> = spans["spans"]
+    let states: Vec<&str> = list
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["status"] == "denied")
+        .map(|t| t["state"].as_str().unwrap())
         .collect();
-    assert_eq!(denied.len(), 1, "{spans:#}");
-    assert_eq!(denied[0]["tool_name"], "write_file");
-
-    let again = slipway_in(tmp.path(), &["demo", "--dir", dir.to_str().unwrap()], &[]).fails(2);
-    assert!(again.stderr.contains("not empty"), "{again:#?}");
+    assert_eq!(states, ["released", "released"]);
+    let shown = slipway_in(dir, &["task", "show", "1", "--json"], &[])
+        .ok()
+        .json();
+    let record: Vec<(&str, bool)> = shown["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap(), s["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        record,
+        [
+            ("workspace", true),
+            ("planning", true),
+            ("plan_review", false),
+            ("planning", true),
+            ("plan_review", true),
+            ("coding", true),
+            ("base_tests", true),
+            ("testing", false),
+            ("debugging", true),
+            ("testing", true),
+            ("code_review", true),
+            ("approve", true),
+        ]
+    );
+    assert_eq!(shown["stages"][7]["tests"]["failed"], 1);
+    assert_eq!(shown["stages"][9]["tests"]["passed"], 3);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        git(&["rev-parse", "production"]),
+        git(&["rev-parse", "release-1"])
+    );
+    let staged = git(&["show", "staging:api/server.py"]);
+    assert!(
+        staged.contains("max(0, counters.get(name, 0) - 1)"),
+        "{staged}"
+    );
+    let traces = slipway_in(dir, &["trace", "list", "--json"], &[])
+        .ok()
+        .json();
+    assert_eq!(traces.as_array().unwrap().len(), 11, "{traces:#}");
+    assert!(
+        traces
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "ok")
+    );
 }

@@ -177,7 +177,7 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
 
     let secrets = secret_values(config);
     let options = |role: AgentRole, model: &ModelRef| {
-        let mut options = run_options(&args, config, task_budget, role, model);
+        let mut options = run_options(config, args.task, !args.no_stream, task_budget, role, model);
         options.secrets = secrets.clone();
         options
     };
@@ -235,10 +235,11 @@ pub(crate) async fn run(args: RunArgs, global: &GlobalArgs) -> Result<Outcome> {
     }
 }
 
-/// Returns the settings of a run of `role` on `model`, from the arguments and the configuration.
-fn run_options(
-    args: &RunArgs,
+/// Returns the settings of a run of `role` on `model` for `task`, from the configuration.
+pub(crate) fn run_options(
     config: &slipway_config::Config,
+    task: Option<TaskId>,
+    stream: bool,
     task_budget: Option<TaskBudget>,
     role: AgentRole,
     model: &ModelRef,
@@ -250,7 +251,7 @@ fn run_options(
             model: model.model.clone(),
         },
     );
-    options.task_id = args.task;
+    options.task_id = task;
     options.max_steps = config.budget.max_steps;
     options.token_budget = config.budget.run_tokens;
     options.cost_budget_micros = config.budget.run_usd.map(usd_to_micros);
@@ -259,14 +260,14 @@ fn run_options(
     options.compact_at_percent = config.context.compact_at_percent;
     options.capture = config.trace.capture;
     options.on_detect = config.guard.on_detect;
-    options.stream = !args.no_stream;
+    options.stream = stream;
     options
 }
 
 /// Returns the secret values in this process's environment: every
 /// `*_API_KEY` and the variables providers name in `api_key_env`. The trace
 /// never stores them, whatever their shape.
-fn secret_values(config: &slipway_config::Config) -> SecretValues {
+pub(crate) fn secret_values(config: &slipway_config::Config) -> SecretValues {
     let named: Vec<&str> = config
         .providers
         .values()
@@ -307,7 +308,7 @@ async fn run_interruptible(
 
 /// Returns the task's cost limit and what its earlier runs spent, when
 /// `[budget] task_usd` is set.
-async fn task_budget(
+pub(crate) async fn task_budget(
     store: &dyn Store,
     task: TaskId,
     limit_usd: Option<f64>,
@@ -384,7 +385,7 @@ fn choose_model(args: &RunArgs, config: &slipway_config::Config) -> Result<Model
     })
 }
 
-fn usd_to_micros(usd: f64) -> i64 {
+pub(crate) fn usd_to_micros(usd: f64) -> i64 {
     #[expect(
         clippy::cast_possible_truncation,
         reason = "budgets are far below i64::MAX micro-dollars"

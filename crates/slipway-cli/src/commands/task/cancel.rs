@@ -36,6 +36,15 @@ pub(crate) async fn run(
         expected_from: Some(task.state),
     };
     let task = store.transition(args.id, &change).await?;
+    // A cancelled task gives back the seams it held, so others can take them.
+    for seam in store.task_seams(task.id).await? {
+        store
+            .release_lease(
+                &slipway_types::seam_lease_name(&seam),
+                &slipway_pipeline::seam_holder(task.id),
+            )
+            .await?;
+    }
     output::line(format!("cancelled task {}: {}", task.id, task.title))?;
     let waiting: Vec<String> = store
         .tasks(&TaskFilter::default())

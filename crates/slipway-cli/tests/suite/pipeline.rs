@@ -1,0 +1,507 @@
+//! The pipeline end to end: `slipway run`, `approve`, `reject`, `release`,
+//! `rollback` and `task retry` against the fake model server, real git, the
+//! real sandbox (these tests run as root) and both stores.
+
+use std::fs;
+
+use slipway_test_support::{FakeModel, FakeToolCall, TempRepo, Turn};
+
+use super::cli::{Run, initialized, set_lanes, slipway_in};
+use super::model::Env;
+use super::store::{Backend, backends};
+
+/// The project's test runner: every `*/test_*.sh` is a test; it prints the
+/// plain `N passed, N failed` line the gate reads.
+const RUNNER: &str = "pass=0; fail=0
+for t in */test_*.sh; do
+  if sh \"$t\"; then pass=$((pass+1)); else fail=$((fail+1)); echo \"FAIL $t\"; fi
+done
+echo \"$pass passed, $fail failed\"
+[ \"$fail\" -eq 0 ]
+";
+
+const LANES: &str = "[lanes.a]\nowns = [\"a/\", \"test.sh\"]\n\n[lanes.b]\nowns = [\"b/\"]\n\n\
+                     [lanes.c]\nowns = [\"c/\"]\n\n[lanes.d]\nowns = [\"d/\"]\n";
+
+/// A project with four lanes, one test each, a seam, and the fake model for every role.
+fn project(backend: &Backend) -> TempRepo {
+    let mut files: Vec<(String, String)> = vec![
+        ("test.sh".into(), RUNNER.into()),
+        ("schema.sql".into(), "CREATE TABLE t (x INT);\n".into()),
+    ];
+    for lane in ["a", "b", "c", "d"] {
+        files.push((format!("{lane}/value.txt"), "1\n".into()));
+        files.push((format!("{lane}/notes.txt"), format!("notes of {lane}\n")));
+        files.push((
+            format!("{lane}/test_value.sh"),
+            format!("grep -qx '[0-9]' {lane}/value.txt\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let repo = initialized(&refs);
+    set_lanes(&repo, LANES);
+    let path = repo.join("slipway.toml");
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("paths = []", "paths = [\"schema.sql\"]")
+        .replace("# review_passes = 3", "review_passes = 2")
+        .replace("# debug_tries = 3", "debug_tries = 2")
+        .lines()
+        .map(|l| {
+            if l.starts_with("tests = ") {
+                "tests = \"sh test.sh\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(&path, text).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.commit("four lanes");
+    if backend.is_postgres() {
+        slipway_in(repo.path(), &["init"], &backend.env()).ok();
+    }
+    repo
+}
+
+fn text(t: &str) -> Turn {
+    Turn::text(t)
+}
+
+fn write(id: &str, path: &str, content: &str) -> Turn {
+    Turn::tool_calls(vec![FakeToolCall::new(
+        id,
+        "write_file",
+        &serde_json::json!({"path": path, "content": content}).to_string(),
+    )])
+}
+
+const CLEAN: &str = r#"{"findings": []}"#;
+const HIGH: &str = r#"{"findings": [{"severity": "high", "title": "No test for the new value", "location": "a/value.txt"}]}"#;
+
+fn key(task: u32, stage: &str) -> String {
+    format!("task #{task} · {stage}")
+}
+
+/// Scripts a task that goes straight through: plan, clean review, a coder
+/// writing `content` to `path`, tests, a clean code review.
+fn straight(fake: &FakeModel, task: u32, path: &str, content: &str) {
+    fake.route(
+        &key(task, "planning"),
+        [text(
+            "Change the value.\n\n## Test matrix\n- the value is one digit\n\n## Seams\n- none",
+        )],
+    );
+    fake.route(&key(task, "plan_review"), [text(CLEAN)]);
+    fake.route(
+        &key(task, "coding"),
+        [write("w", path, content), text("Done.")],
+    );
+    fake.route(&key(task, "code_review"), [text(CLEAN)]);
+}
+
+fn add_task(env: &Env, repo: &TempRepo, title: &str, lane: &str) {
+    env.run(repo, &["task", "add", title, "--lane", lane]).ok();
+}
+
+fn show(env: &Env, repo: &TempRepo, id: u32) -> serde_json::Value {
+    env.json(repo, &["task", "show", &id.to_string()])
+}
+
+fn state(env: &Env, repo: &TempRepo, id: u32) -> String {
+    show(env, repo, id)["task"]["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn stages(env: &Env, repo: &TempRepo, id: u32) -> Vec<(String, bool)> {
+    show(env, repo, id)["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_owned(),
+                s["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn rev(repo: &TempRepo, name: &str) -> String {
+    repo.git(&["rev-parse", name]).trim().to_owned()
+}
+
+fn file_at(repo: &TempRepo, rev: &str, path: &str) -> String {
+    repo.git(&["show", &format!("{rev}:{path}")])
+}
+
+fn run(env: &Env, repo: &TempRepo, agents: &str) -> Run {
+    env.run(repo, &["run", "--agents", agents, "--until-idle"])
+}
+
+#[test]
+fn a_task_goes_from_plan_to_release_and_production_rolls_back() {
+    for backend in backends() {
+        let repo = project(&backend);
+        let fake = FakeModel::start([]);
+        let env = Env::new(&fake, &backend);
+        add_task(&env, &repo, "Set a's value to 2", "a");
+        fake.route(
+            &key(1, "planning"),
+            [
+                text("v1\n## Seams\n- none"),
+                text("v2 with a test\n## Test matrix\n- 2\n## Seams\n- none"),
+            ],
+        );
+        fake.route(
+            &key(1, "plan_review"),
+            [text(HIGH), text("Here you go: not JSON"), text(CLEAN)],
+        );
+        fake.route(
+            &key(1, "coding"),
+            [write("c1", "a/value.txt", "22\n"), text("Set it.")],
+        );
+        fake.route(
+            &key(1, "debugging"),
+            [write("d1", "a/value.txt", "2\n"), text("One digit now.")],
+        );
+        fake.route(&key(1, "code_review"), [text(CLEAN)]);
+        let staging_before = rev(&repo, "staging");
+
+        let ran = run(&env, &repo, "2").ok();
+        assert!(
+            ran.stderr.contains("task 1: ready: `slipway approve 1`"),
+            "{}: {ran:#?}",
+            backend.name()
+        );
+        let got = stages(&env, &repo, 1);
+        let names: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "workspace",
+                "planning",
+                "plan_review",
+                "planning",
+                "plan_review",
+                "coding",
+                "base_tests",
+                "testing",
+                "debugging",
+                "testing",
+                "code_review"
+            ],
+            "{got:?}"
+        );
+        assert!(!got[2].1, "the first plan review blocked");
+        assert!(!got[7].1, "the first test run was red");
+        assert!(got[9].1 && got[10].1);
+        let shown = show(&env, &repo, 1);
+        assert_eq!(shown["stages"][2]["findings"][0]["severity"], "high");
+        assert_eq!(shown["stages"][9]["tests"]["passed"], 4);
+        assert_eq!(fake.remaining(), 0, "every scripted turn was used");
+        // The malformed review answer was retried with the parse error.
+        let retried = fake
+            .requests()
+            .iter()
+            .any(|r| r.body.to_string().contains("could not be read"));
+        assert!(retried);
+        assert_eq!(
+            rev(&repo, "staging"),
+            staging_before,
+            "run never moves staging"
+        );
+
+        env.run(&repo, &["approve", "1"]).ok();
+        assert_eq!(state(&env, &repo, 1), "staged");
+        assert_eq!(file_at(&repo, "staging", "a/value.txt"), "2");
+        assert_ne!(rev(&repo, "staging"), rev(&repo, "production"));
+
+        env.run(&repo, &["release", "--note", "two"]).ok();
+        assert_eq!(state(&env, &repo, 1), "released");
+        assert_eq!(rev(&repo, "production"), rev(&repo, "staging"));
+        assert_eq!(rev(&repo, "release-1"), rev(&repo, "production"));
+        assert!(
+            !repo.join(".slipway/work/1").exists(),
+            "a released task's workspace is removed"
+        );
+
+        // A second release, then back to the first.
+        add_task(&env, &repo, "Set b's value to 3", "b");
+        straight(&fake, 2, "b/value.txt", "3\n");
+        run(&env, &repo, "2").ok();
+        env.run(&repo, &["approve", "2"]).ok();
+        env.run(&repo, &["release"]).ok();
+        let release_1 = rev(&repo, "release-1");
+        env.run(&repo, &["rollback"]).ok();
+        assert_eq!(rev(&repo, "production"), release_1);
+        assert_eq!(
+            file_at(&repo, "staging", "b/value.txt"),
+            "3",
+            "staging keeps both"
+        );
+        let releases = env.json(&repo, &["releases"]);
+        assert_eq!(releases[0]["kind"], "rollback");
+        assert_eq!(releases[0]["number"], 1);
+        assert_eq!(releases[1]["tag"], "release-2");
+        assert_eq!(releases[1]["tasks"], serde_json::json!([2]));
+    }
+}
+
+#[test]
+fn four_lanes_code_at_the_same_time_without_touching_each_other() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    for (n, lane) in (1..=4).zip(["a", "b", "c", "d"]) {
+        add_task(&env, &repo, &format!("Bump {lane}"), lane);
+        fake.route(&key(n, "planning"), [text("Bump it.\n## Seams\n- none")]);
+        fake.route(&key(n, "plan_review"), [text(CLEAN)]);
+        // Each coder's first reply waits, so that all four are coding at once.
+        fake.route(
+            &key(n, "coding"),
+            [
+                write("w", &format!("{lane}/value.txt"), &format!("{}\n", n + 4))
+                    .delayed(std::time::Duration::from_millis(1500)),
+                text("Done."),
+            ],
+        );
+        fake.route(&key(n, "code_review"), [text(CLEAN)]);
+    }
+    let ran = run(&env, &repo, "4").ok();
+    let mut spans = Vec::new();
+    for n in 1..=4u32 {
+        assert_eq!(state(&env, &repo, n), "ready", "{ran:#?}");
+        let events = show(&env, &repo, n)["events"].as_array().unwrap().clone();
+        let at = |to: &str| -> String {
+            events.iter().find(|e| e["to"] == to).unwrap()["at"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        spans.push((at("coding"), at("testing")));
+        let lane = ["a", "b", "c", "d"][n as usize - 1];
+        let changed = repo.git(&["diff", "--name-only", "staging", &format!("slipway/{n}")]);
+        let asked: Vec<String> = fake
+            .requests()
+            .iter()
+            .map(|r| r.body.to_string())
+            .filter(|b| b.contains(&key(n, "coding")))
+            .collect();
+        assert_eq!(
+            changed.trim(),
+            format!("{lane}/value.txt"),
+            "task {n} wrote only its lane: {asked:#?}"
+        );
+    }
+    let latest_start = spans.iter().map(|(s, _)| s.clone()).max().unwrap();
+    let earliest_end = spans.iter().map(|(_, e)| e.clone()).min().unwrap();
+    assert!(
+        latest_start < earliest_end,
+        "the coding stages overlap: {spans:?}"
+    );
+}
+
+#[test]
+fn a_change_outside_the_lane_by_rename_is_stopped_by_the_ownership_gate() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Tidy a", "a");
+    fake.route(&key(1, "planning"), [text("Tidy.\n## Seams\n- none")]);
+    fake.route(&key(1, "plan_review"), [text(CLEAN)]);
+    // The file tools refuse b/, so the coder renames through the sandbox.
+    let mv = Turn::tool_calls(vec![FakeToolCall::new(
+        "m",
+        "run_command",
+        r#"{"command": "mv b/notes.txt a/notes_from_b.txt"}"#,
+    )]);
+    fake.route(
+        &key(1, "coding"),
+        [mv.clone(), text("Moved."), mv, text("Moved again.")],
+    );
+    let ran = run(&env, &repo, "1").fails(1);
+    assert_eq!(state(&env, &repo, 1), "needs_human", "{ran:#?}");
+    let shown = show(&env, &repo, 1);
+    let gate = shown["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "ownership")
+        .unwrap()
+        .clone();
+    assert_eq!(gate["passed"], false);
+    let locations: Vec<&str> = gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"].as_str().unwrap())
+        .collect();
+    assert!(
+        locations.contains(&"b/notes.txt"),
+        "the delete half of the rename: {gate:#}"
+    );
+    assert!(
+        !fake
+            .requests()
+            .iter()
+            .any(|r| r.body.to_string().contains(&key(1, "code_review"))),
+        "no reviewer saw it"
+    );
+}
+
+#[test]
+fn a_seam_change_waits_for_the_lease() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Schema for a", "a");
+    add_task(&env, &repo, "Schema for b", "b");
+    for (n, lane) in [(1, "a"), (2, "b")] {
+        fake.route(
+            &key(n, "planning"),
+            [text("Add a column.\n## Seams\n- schema.sql")],
+        );
+        fake.route(&key(n, "plan_review"), [text(CLEAN)]);
+        fake.route(
+            &key(n, "coding"),
+            [
+                write(
+                    "s",
+                    "schema.sql",
+                    &format!("CREATE TABLE t (x INT, {lane} INT);\n"),
+                ),
+                text("Done."),
+            ],
+        );
+        fake.route(&key(n, "code_review"), [text(CLEAN)]);
+    }
+    let ran = run(&env, &repo, "2").ok();
+    let ready: Vec<u32> = (1..=2)
+        .filter(|n| state(&env, &repo, *n) == "ready")
+        .collect();
+    assert_eq!(ready.len(), 1, "one task holds the seam: {ran:#?}");
+    let waiting = 3 - ready[0];
+    assert_eq!(state(&env, &repo, waiting), "coding");
+    assert!(
+        ran.stderr.contains(&format!(
+            "task {waiting}: waiting for seam `schema.sql`, which task {} holds",
+            ready[0]
+        )),
+        "{ran:#?}"
+    );
+    // Approving gives the lease back; the other task goes on.
+    env.run(&repo, &["approve", &ready[0].to_string()]).ok();
+    let ran = run(&env, &repo, "2").ok();
+    assert_eq!(state(&env, &repo, waiting), "ready", "{ran:#?}");
+}
+
+#[test]
+fn an_approval_whose_merge_breaks_the_tests_leaves_staging_alone() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Set a to 5", "a");
+    straight(&fake, 1, "a/value.txt", "5\n");
+    run(&env, &repo, "1").ok();
+    // Meanwhile staging gets a test that the task's value fails.
+    let before = rev(&repo, "staging");
+    repo.git(&["checkout", "-q", "staging"]);
+    repo.write("b/test_a_is_small.sh", "grep -qx '[0-4]' a/value.txt\n");
+    repo.git(&["add", "-A"]);
+    repo.commit("a stays small");
+    repo.git(&["checkout", "-q", "main"]);
+    let moved = rev(&repo, "staging");
+    assert_ne!(before, moved);
+
+    let approve = env.run(&repo, &["approve", "1"]).fails(1);
+    assert!(
+        approve.stdout.contains("went back to coding"),
+        "{approve:#?}"
+    );
+    assert_eq!(rev(&repo, "staging"), moved, "staging stayed where it was");
+    assert_eq!(state(&env, &repo, 1), "coding");
+}
+
+#[test]
+fn approve_merges_the_reviewed_commit_not_where_the_branch_moved_since() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Set a to 6", "a");
+    straight(&fake, 1, "a/value.txt", "6\n");
+    run(&env, &repo, "1").ok();
+    let reviewed = rev(&repo, "slipway/1");
+    // The task's branch moves after the review (as a clone's branch could).
+    repo.git(&["checkout", "-q", "slipway/1"]);
+    repo.write("a/value.txt", "7\n");
+    repo.git(&["commit", "-qam", "after review"]);
+    repo.git(&["checkout", "-q", "main"]);
+    assert_ne!(rev(&repo, "slipway/1"), reviewed);
+
+    env.run(&repo, &["approve", "1"]).ok();
+    assert_eq!(file_at(&repo, "staging", "a/value.txt"), "6");
+    let merged = repo.git(&["rev-parse", "staging^2"]);
+    assert_eq!(merged.trim(), reviewed);
+}
+
+#[test]
+fn a_coder_cannot_move_staging_or_production() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Try to promote", "a");
+    let main_repo = repo.path().display().to_string();
+    fake.route(&key(1, "planning"), [text("Plan.\n## Seams\n- none")]);
+    fake.route(&key(1, "plan_review"), [text(CLEAN)]);
+    let attempts = [
+        "git branch -f staging HEAD; git branch -f production HEAD".to_owned(),
+        format!("git push {main_repo} HEAD:staging HEAD:production"),
+        format!("git --git-dir={main_repo}/.git update-ref refs/heads/staging HEAD"),
+        format!("ls {main_repo}/.git"),
+    ];
+    let mut turns: Vec<Turn> = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, cmd)| {
+            Turn::tool_calls(vec![FakeToolCall::new(
+                &format!("r{i}"),
+                "run_command",
+                &serde_json::json!({"command": cmd}).to_string(),
+            )])
+        })
+        .collect();
+    turns.push(write("w", "a/value.txt", "8\n"));
+    turns.push(text("Tried."));
+    fake.route(&key(1, "coding"), turns);
+    fake.route(&key(1, "code_review"), [text(CLEAN)]);
+    let staging = rev(&repo, "staging");
+    let production = rev(&repo, "production");
+    run(&env, &repo, "1").ok();
+    assert_eq!(rev(&repo, "staging"), staging);
+    assert_eq!(rev(&repo, "production"), production);
+    assert_eq!(state(&env, &repo, 1), "ready");
+    // What the sandbox answered went back to the model: the main repository is not there.
+    let results = fake
+        .requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect::<String>();
+    assert!(
+        results.contains("No such file or directory")
+            || results.contains("does not appear to be a git repository"),
+        "{results}"
+    );
+}
