@@ -33,6 +33,8 @@ impl Repo {
         let out = self
             .git()
             .args([
+                "-c",
+                "transfer.fsckObjects=true",
                 "fetch",
                 "-q",
                 "--no-tags",

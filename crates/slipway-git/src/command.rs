@@ -130,6 +130,9 @@ impl Output {
     }
 }
 
+/// The longest any one git command may run.
+const GIT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_mins(10);
+
 /// Starts git with the protections, waits for it, and collects its output.
 /// The only function in the crate that starts a process.
 async fn exec(git: Git) -> Result<Output, GitError> {
@@ -154,10 +157,23 @@ async fn exec(git: Git) -> Result<Output, GitError> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C")
         .envs(git.env.iter().map(|(k, v)| (k, v)));
-    let out = cmd.output().await.map_err(|source| GitError::Spawn {
-        command: command.clone(),
-        source,
-    })?;
+    // A clone is untrusted: a FIFO where git expects a file must not hang
+    // the orchestrator. Dropping the future kills git (`kill_on_drop`).
+    let out = tokio::time::timeout(GIT_TIME_LIMIT, cmd.output())
+        .await
+        .map_err(|_| {
+            GitError::io(
+                format!(
+                    "`{command}` ran past {} minutes and was stopped",
+                    GIT_TIME_LIMIT.as_secs() / 60
+                ),
+                std::io::Error::from(std::io::ErrorKind::TimedOut),
+            )
+        })?
+        .map_err(|source| GitError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
     Ok(Output {
         code: out.status.code(),
         stdout: out.stdout,

@@ -111,6 +111,12 @@ impl Pipeline {
             let dir = self.scratch_dir(&format!("merge-{id}"));
             let run = self.suite_at(&dir, &merged).await?;
             let verdict = judge_tests(&run.outcome.exit, run.counts, 0);
+            if let TestVerdict::Broken(why) = &verdict {
+                // Not the coder's to fix: the task stays ready.
+                return Err(PipelineError::Other(format!(
+                    "the tests could not run on the merge: {why}; task {id} stays ready"
+                )));
+            }
             if verdict != TestVerdict::Green {
                 let why = match verdict {
                     TestVerdict::Red(why) | TestVerdict::Broken(why) => why,
@@ -217,8 +223,13 @@ impl Pipeline {
         let last = releases
             .iter()
             .find(|r| r.release.kind == ReleaseKind::Release);
-        let pending = last.filter(|r| {
-            r.release.sha == envs.staging.to_string() && envs.production != envs.staging
+        // Recorded, but production never moved (a run stopped in between):
+        // only when that release is the newest move on record, not when a
+        // rollback came after it.
+        let pending = releases.first().filter(|r| {
+            r.release.kind == ReleaseKind::Release
+                && r.release.sha == envs.staging.to_string()
+                && envs.production != envs.staging
         });
         let release = if let Some(pending) = pending {
             // Recorded, but production was not moved: a run stopped in between.
@@ -290,8 +301,11 @@ impl Pipeline {
             .await?;
         let mut kept = Vec::new();
         for id in &release.release.tasks {
-            if let Some(why) = self.remove_workspace(*id, &envs.staging).await? {
-                kept.push(format!("task {id}: {why}"));
+            // Production has moved: a workspace that cannot be removed is reported, not an error.
+            match self.remove_workspace(*id, &envs.staging).await {
+                Ok(None) => {}
+                Ok(Some(why)) => kept.push(format!("task {id}: {why}")),
+                Err(err) => kept.push(format!("task {id}: its workspace was not removed: {err}")),
             }
         }
         Ok(Released { release, kept })

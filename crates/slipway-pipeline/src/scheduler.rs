@@ -124,14 +124,23 @@ impl Pipeline {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(POLL) => {}
-                    _ = stop.changed() => {}
+                    changed = stop.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
                 }
                 parked.clear();
                 continue;
             }
-            let joined = tokio::select! {
-                joined = running.join_next() => joined,
-                _ = stop.changed() => continue,
+            let joined = if stopping {
+                // Nothing new starts; wait for the stages in flight.
+                running.join_next().await
+            } else {
+                tokio::select! {
+                    joined = running.join_next() => joined,
+                    _ = stop.changed() => continue,
+                }
             };
             let Some(joined) = joined else { continue };
             let (id, outcome) = joined

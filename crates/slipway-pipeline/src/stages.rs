@@ -50,6 +50,19 @@ pub fn holder(id: TaskId) -> String {
     format!("task-{id}")
 }
 
+/// Counts the review passes that sent the work back since the task's last
+/// retry: blocking reviews and, for code review, failed ownership gates.
+fn failed_passes(records: &[StageRecord], stage: &str) -> usize {
+    let mut count = since_retry(records, stage)
+        .iter()
+        .filter(|r| !r.result.passed)
+        .count();
+    if stage == "code_review" {
+        count += since_retry(records, "ownership").len();
+    }
+    count
+}
+
 /// Returns the records of `stage` since the task's last retry.
 fn since_retry<'a>(records: &'a [StageRecord], stage: &str) -> Vec<&'a StageRecord> {
     let start = records
@@ -237,6 +250,14 @@ impl Pipeline {
         }
         entries.sort();
         entries.dedup();
+        // Seams the new plan no longer names are given back.
+        for old in self.store.task_seams(task.id).await? {
+            if !entries.contains(&old) {
+                self.store
+                    .release_lease(&seam_lease_name(&old), &holder(task.id))
+                    .await?;
+            }
+        }
         self.store.set_task_seams(task.id, &entries).await?;
         let mut result = StageResult::new(
             task.id,
@@ -289,9 +310,8 @@ impl Pipeline {
                 "the reviewer's answer was not valid findings JSON ({error}); asking once more"
             ),
         );
-        prompt.say(&format!(
-            "Your previous answer could not be read: {error}\nAnswer again with only the JSON object."
-        ));
+        prompt.say("Your previous answer could not be read; the reason follows. Answer again with only the JSON object.");
+        prompt.untrusted("the parse error", &error.to_string());
         let retry = match self
             .run_agent(task, AgentRole::Reviewer, ws, prompt)
             .await?
@@ -330,7 +350,7 @@ impl Pipeline {
         let stage = result.stage.clone();
         let blocking = blocking_count(&result.findings);
         let records = self.store.stage_results(task.id).await?;
-        let passes = since_retry(&records, &stage).len() + 1;
+        let passes = failed_passes(&records, &stage) + 1;
         let noun = if stage == "plan_review" {
             "plan review"
         } else {
@@ -412,6 +432,12 @@ impl Pipeline {
         let seams = self.store.task_seams(id).await?;
         let mut taken = Vec::new();
         for seam in &seams {
+            let name = seam_lease_name(seam);
+            let held_before = self
+                .store
+                .lease(&name)
+                .await?
+                .is_some_and(|l| l.holder == holder(id) && l.expires_at > Timestamp::now());
             let grant = self
                 .store
                 .acquire_lease(
@@ -422,6 +448,7 @@ impl Pipeline {
                 )
                 .await?;
             match grant {
+                LeaseGrant::Acquired(_) if held_before => {}
                 LeaseGrant::Acquired(_) => taken.push(seam),
                 LeaseGrant::HeldBy(lease) => {
                     for seam in taken {
@@ -466,7 +493,11 @@ impl Pipeline {
                 "code_review" | "ownership" | "reject" | "approve"
             ) && !r.result.passed
         });
-        if let Some(back) = back.filter(|b| last(&records, "coding").is_none_or(|c| c.id < b.id)) {
+        let coded = records
+            .iter()
+            .rev()
+            .find(|r| r.result.stage == "coding" && r.result.passed);
+        if let Some(back) = back.filter(|b| coded.is_none_or(|c| c.id < b.id)) {
             prompt.say(
                 "Your previous change was sent back. Address every critical and high finding:",
             );
@@ -510,7 +541,7 @@ impl Pipeline {
         let mut prompt = Prompt::new(task, "debugging");
         prompt.say(prompts::DEBUGGER);
         if let Some(failure) = last(&records, "testing") {
-            prompt.say(&format!("Why the gate failed: {}", failure.result.summary));
+            prompt.untrusted("why the gate failed", &failure.result.summary);
             prompt.untrusted("the test output", &failure.result.body);
         }
         let report = match self
@@ -560,8 +591,18 @@ impl Pipeline {
             })?;
         let changes = self.repo.changes(&ws.base, &head).await?;
         let seams = self.store.task_seams(task.id).await?;
-        let violations =
+        let mut violations =
             crate::gates::ownership_findings(&changes, &self.ownership, &task.lane, &seams);
+        if !self.repo.is_ancestor(&ws.base, &head).await? {
+            // A diff of two trees would hide what a rewritten history drops
+            // or brings back in the merge.
+            violations.push(finding(
+                Severity::Critical,
+                "the task's branch does not descend from its base",
+                "Its history was rewritten below the commit the task started from; \
+                 build on the base instead.",
+            ));
+        }
         if !violations.is_empty() {
             let mut result = StageResult::new(
                 task.id,
@@ -620,9 +661,7 @@ impl Pipeline {
         result: StageResult,
     ) -> Result<Step, PipelineError> {
         let records = self.store.stage_results(task.id).await?;
-        let passes = since_retry(&records, "code_review").len()
-            + since_retry(&records, "ownership").len()
-            + 1;
+        let passes = failed_passes(&records, "code_review") + 1;
         let limit = usize::try_from(self.config.gates.review_passes.max(1)).unwrap_or(usize::MAX);
         let (to, reason) = if passes >= limit {
             (

@@ -123,13 +123,13 @@ impl Pipeline {
             .and_then(|r| r.result.sha.as_deref())
             .ok_or_else(|| {
                 PipelineError::Other(format!(
-                    "task {id} has no workspace record: `slipway task retry {id} --from planning` makes a new one"
+                    "task {id} has no workspace record: cancel it (`slipway task cancel {id} --why ...`) and add it again"
                 ))
             })?;
         let dir = self.work_dir(id);
         if !dir.join(".git").is_dir() {
             return Err(PipelineError::Other(format!(
-                "task {id}'s workspace {} is gone: `slipway task retry {id} --from planning` makes a new one",
+                "task {id}'s workspace {} is gone: cancel the task (`slipway task cancel {id} --why ...`) and add it again",
                 dir.display()
             )));
         }

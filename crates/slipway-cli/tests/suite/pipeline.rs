@@ -251,6 +251,11 @@ fn a_task_goes_from_plan_to_release_and_production_rolls_back() {
         assert_eq!(releases[0]["number"], 1);
         assert_eq!(releases[1]["tag"], "release-2");
         assert_eq!(releases[1]["tasks"], serde_json::json!([2]));
+        // Releasing after a rollback records a new release; it is no replay of release-2.
+        env.run(&repo, &["release", "--note", "forward again"]).ok();
+        let releases = env.json(&repo, &["releases"]);
+        assert_eq!(releases[0]["tag"], "release-3", "{releases:#}");
+        assert_eq!(rev(&repo, "production"), rev(&repo, "staging"));
     }
 }
 
