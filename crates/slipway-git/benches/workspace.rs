@@ -64,6 +64,7 @@ fn main() {
         let repo = Repo::open(source.path()).await.expect("open");
         let base = repo.resolve("HEAD").await.expect("resolve").expect("HEAD");
         let mut times = Vec::with_capacity(RUNS);
+        let mut baseline = Vec::with_capacity(RUNS);
         for run in 0..RUNS {
             let dir = work.path().join(format!("w{run}"));
             let started = Instant::now();
@@ -72,7 +73,27 @@ fn main() {
                 .expect("create_workspace");
             times.push(started.elapsed());
             assert!(dir.join("README.md").is_file());
+            // Beside it, in the same run: a plain `git clone --shared` with its
+            // checkout, which copies no object, as the floor for 2,000 files.
+            let plain = work.path().join(format!("p{run}"));
+            let started = Instant::now();
+            let status = std::process::Command::new("git")
+                .args(["clone", "-q", "--shared"])
+                .arg(source.path())
+                .arg(&plain)
+                .status()
+                .expect("git clone");
+            assert!(status.success());
+            baseline.push(started.elapsed());
         }
+        baseline.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "git clone --shared, same runs: min {:.1} ms, median {:.1} ms, p95 {:.1} ms",
+            ms(baseline[0]),
+            ms(percentile(&baseline, 50)),
+            ms(percentile(&baseline, 95)),
+        );
         times
     });
     times.sort();
