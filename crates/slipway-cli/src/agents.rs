@@ -53,12 +53,12 @@ impl ConfiguredAgents {
 
     fn options(
         &self,
-        job: &AgentJob,
+        task: Option<slipway_types::TaskId>,
         role: AgentRole,
         model: &ModelRef,
         budget: Option<slipway_runtime::TaskBudget>,
     ) -> slipway_runtime::RunOptions {
-        let mut options = run_options(&self.config, Some(job.task), true, budget, role, model);
+        let mut options = run_options(&self.config, task, true, budget, role, model);
         options.secrets = secret_values(&self.config);
         options
     }
@@ -99,11 +99,24 @@ impl ConfiguredAgents {
 #[async_trait]
 impl Agents for ConfiguredAgents {
     async fn run(&self, job: &AgentJob) -> Result<RunReport, PipelineError> {
-        let model = self.model(job.role)?;
-        let helper_model = self.model(AgentRole::Explorer)?;
         let budget = task_budget(self.store.as_ref(), job.task, self.config.budget.task_usd)
             .await
             .map_err(|e| PipelineError::Other(format!("{e:#}")))?;
+        self.run_for(job, Some(job.task), budget).await
+    }
+}
+
+impl ConfiguredAgents {
+    /// Runs `job`, counting it toward `task` when there is one; `slipway plan`
+    /// runs its planner for no task.
+    pub(crate) async fn run_for(
+        &self,
+        job: &AgentJob,
+        task: Option<slipway_types::TaskId>,
+        budget: Option<slipway_runtime::TaskBudget>,
+    ) -> Result<RunReport, PipelineError> {
+        let model = self.model(job.role)?;
+        let helper_model = self.model(AgentRole::Explorer)?;
         let helper_workspace =
             Workspace::open(&job.workdir).map_err(|e| PipelineError::Other(format!("{e}")))?;
         let helper = Agent::new(
@@ -116,7 +129,7 @@ impl Agents for ConfiguredAgents {
             Arc::clone(&self.store),
             Arc::new(self.config.prices.clone()),
             system_prompt(AgentRole::Explorer, self.agents_md.as_deref()),
-            self.options(job, AgentRole::Explorer, &helper_model, budget),
+            self.options(task, AgentRole::Explorer, &helper_model, budget),
         );
         let tools = self
             .tools(job)?
@@ -127,10 +140,29 @@ impl Agents for ConfiguredAgents {
             Arc::clone(&self.store),
             Arc::new(self.config.prices.clone()),
             system_prompt(job.role, self.agents_md.as_deref()),
-            self.options(job, job.role, &model, budget),
+            self.options(task, job.role, &model, budget),
         );
         Ok(agent.run(&job.prompt, &Quiet, &self.cancel).await?)
     }
+}
+
+/// Returns the agents of `project` on `store`.
+pub(crate) fn configured(
+    project: &Project,
+    store: Arc<dyn Store>,
+    sandbox: Arc<Sandbox>,
+    scripted: BTreeMap<AgentRole, Arc<dyn Provider>>,
+    cancel: Arc<Cancel>,
+) -> Result<ConfiguredAgents> {
+    Ok(ConfiguredAgents {
+        config: Arc::new(project.config.clone()),
+        store,
+        ownership: Arc::new(project.ownership()?),
+        sandbox,
+        agents_md: std::fs::read_to_string(project.root.join("AGENTS.md")).ok(),
+        scripted,
+        cancel,
+    })
 }
 
 /// How the pipeline runs commands.

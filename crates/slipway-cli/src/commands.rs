@@ -8,6 +8,7 @@ mod guard;
 mod init;
 mod lanes;
 mod log;
+mod plan;
 mod promote;
 pub(crate) mod run;
 mod sandbox;
@@ -77,6 +78,8 @@ pub(crate) enum Command {
     /// Scan text for likely prompt injections
     #[command(subcommand)]
     Guard(guard::GuardCommand),
+    /// Have a planner split a spec into tasks, each in one lane; confirm, and they are created
+    Plan(plan::PlanArgs),
     /// Run the pipeline: tasks through their stages, several agents at once
     Run(run::RunArgs),
     /// Merge a ready task's reviewed commit into staging, if its tests pass there
@@ -107,6 +110,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Cost(args) => block_on(cost::run(&args, global)),
         Command::Sandbox(cmd) => block_on(sandbox::run(cmd, global)),
         Command::Guard(cmd) => guard::run(&cmd),
+        Command::Plan(args) => block_on(plan::run(&args, global)),
         Command::Run(args) => block_on_threads(run::run(&args, global)),
         Command::Approve(args) => block_on(promote::approve(&args, global)),
         Command::Reject(args) => block_on(promote::reject(&args, global)),

@@ -232,31 +232,36 @@ fn a_task_goes_from_plan_to_release_and_production_rolls_back() {
             "a released task's workspace is removed"
         );
 
-        // A second release, then back to the first.
-        add_task(&env, &repo, "Set b's value to 3", "b");
-        straight(&fake, 2, "b/value.txt", "3\n");
-        run(&env, &repo, "2").ok();
-        env.run(&repo, &["approve", "2"]).ok();
-        env.run(&repo, &["release"]).ok();
-        let release_1 = rev(&repo, "release-1");
-        env.run(&repo, &["rollback"]).ok();
-        assert_eq!(rev(&repo, "production"), release_1);
-        assert_eq!(
-            file_at(&repo, "staging", "b/value.txt"),
-            "3",
-            "staging keeps both"
-        );
-        let releases = env.json(&repo, &["releases"]);
-        assert_eq!(releases[0]["kind"], "rollback");
-        assert_eq!(releases[0]["number"], 1);
-        assert_eq!(releases[1]["tag"], "release-2");
-        assert_eq!(releases[1]["tasks"], serde_json::json!([2]));
-        // Releasing after a rollback records a new release; it is no replay of release-2.
-        env.run(&repo, &["release", "--note", "forward again"]).ok();
-        let releases = env.json(&repo, &["releases"]);
-        assert_eq!(releases[0]["tag"], "release-3", "{releases:#}");
-        assert_eq!(rev(&repo, "production"), rev(&repo, "staging"));
+        second_release_then_rollback(&env, &repo, &fake);
     }
+}
+
+/// A second release, then back to the first, then forward again.
+fn second_release_then_rollback(env: &Env, repo: &TempRepo, fake: &FakeModel) {
+    // A second release, then back to the first.
+    add_task(env, repo, "Set b's value to 3", "b");
+    straight(fake, 2, "b/value.txt", "3\n");
+    run(env, repo, "2").ok();
+    env.run(repo, &["approve", "2"]).ok();
+    env.run(repo, &["release"]).ok();
+    let release_1 = rev(repo, "release-1");
+    env.run(repo, &["rollback"]).ok();
+    assert_eq!(rev(repo, "production"), release_1);
+    assert_eq!(
+        file_at(repo, "staging", "b/value.txt"),
+        "3",
+        "staging keeps both"
+    );
+    let releases = env.json(repo, &["releases"]);
+    assert_eq!(releases[0]["kind"], "rollback");
+    assert_eq!(releases[0]["number"], 1);
+    assert_eq!(releases[1]["tag"], "release-2");
+    assert_eq!(releases[1]["tasks"], serde_json::json!([2]));
+    // Releasing after a rollback records a new release; it is no replay of release-2.
+    env.run(repo, &["release", "--note", "forward again"]).ok();
+    let releases = env.json(repo, &["releases"]);
+    assert_eq!(releases[0]["tag"], "release-3", "{releases:#}");
+    assert_eq!(rev(repo, "production"), rev(repo, "staging"));
 }
 
 #[test]
@@ -509,4 +514,57 @@ fn a_coder_cannot_move_staging_or_production() {
             || results.contains("does not appear to be a git repository"),
         "{results}"
     );
+}
+
+#[test]
+fn plan_proposes_tasks_from_a_spec_and_creates_them_when_confirmed() {
+    for backend in backends() {
+        let repo = project(&backend);
+        fs::write(
+            repo.join("SPEC.md"),
+            "# Values\n\nA and b go up; b after a.\n",
+        )
+        .unwrap();
+        let proposal = r#"{"tasks": [
+            {"title": "Raise a", "lane": "a", "body": "to 3", "seams": ["schema.sql"]},
+            {"title": "Raise b", "lane": "b", "depends_on": [1]}
+        ]}"#;
+        let fake = FakeModel::start([text("These are the tasks: a, then b."), text(proposal)]);
+        let env = Env::new(&fake, &backend);
+        // Without a terminal and without --yes, nothing is created.
+        let refused = env.run(&repo, &["plan", "SPEC.md"]).fails(2);
+        assert!(
+            refused.stderr.contains("run again with --yes"),
+            "{refused:#?}"
+        );
+        assert!(
+            refused.stdout.contains("#2 [b] Raise b (after #1)"),
+            "{refused:#?}"
+        );
+        assert_eq!(
+            env.json(&repo, &["task", "list"]).as_array().unwrap().len(),
+            0
+        );
+        // The prose answer was sent back once with the reason.
+        let retried = fake.requests()[1].body.to_string();
+        assert!(retried.contains("could not be used"), "{retried}");
+
+        fake.push([text(proposal)]);
+        let made = env.run(&repo, &["plan", "SPEC.md", "--yes"]).ok();
+        assert!(
+            made.stdout.contains("created task 2 in lane `b`: Raise b"),
+            "{made:#?}"
+        );
+        let second = show(&env, &repo, 2);
+        assert_eq!(second["task"]["depends_on"], serde_json::json!([1]));
+        assert_eq!(
+            show(&env, &repo, 1)["seams"],
+            serde_json::json!(["schema.sql"])
+        );
+        let asked = fake.requests()[0].body.to_string();
+        assert!(
+            asked.contains("A and b go up"),
+            "the spec went to the planner"
+        );
+    }
 }
