@@ -42,6 +42,47 @@ pub struct Pipeline {
     pub(crate) actor: String,
 }
 
+/// A test hook: with `SLIPWAY_FAULT=POINT` in the environment, the process
+/// stops dead at POINT (`before:STAGE`, `after:STAGE`, `approve:moved`), as
+/// a crash or `kill -9` would: no cleanup, no lease given back.
+pub(crate) fn fault(point: &str) {
+    if std::env::var("SLIPWAY_FAULT").is_ok_and(|p| p == point) {
+        eprintln!("SLIPWAY_FAULT: stopping at {point}");
+        std::process::abort();
+    }
+}
+
+/// Returns this machine's name, for lease holders.
+#[must_use]
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Returns a lease holder name for this process: `host:pid:what`.
+#[must_use]
+pub fn holder_name(what: &str) -> String {
+    format!("{}:{}:{what}", hostname(), std::process::id())
+}
+
+/// Whether a lease `holder` named by [`holder_name`] is a process of this
+/// machine that no longer runs (it crashed or was killed): its lease can be
+/// taken over at once instead of waiting for it to expire.
+#[must_use]
+pub fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.splitn(3, ':');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    host == hostname()
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+}
+
 /// The identity of the commits Slipway makes: merges, and the agents' work.
 pub(crate) fn identity(who: &str) -> Identity {
     Identity {
@@ -144,7 +185,9 @@ impl Pipeline {
             at: Timestamp::now(),
             expected_from: Some(from),
         };
+        fault(&format!("before:{}", result.stage));
         let record = self.store.finish_stage(result, Some(&change)).await?;
+        fault(&format!("after:{}", result.stage));
         self.note(result.task_id, &format!("{from} → {to}: {reason}"));
         Ok(record)
     }

@@ -12,7 +12,7 @@ use slipway_store::LeaseGrant;
 use slipway_types::{NewRelease, Release, ReleaseKind, Severity, StageResult, TaskId, TaskState};
 
 use crate::gates::{TestVerdict, judge_tests};
-use crate::pipeline::identity;
+use crate::pipeline::{fault, holder_is_gone, holder_name, identity};
 use crate::stages::finding;
 use crate::testing::counts_words;
 use crate::workspace::short;
@@ -137,6 +137,7 @@ impl Pipeline {
                 return Ok(Approval::SentBack(reason));
             }
             if self.repo.move_branch("staging", &merged, &staging).await? {
+                fault("approve:moved");
                 return self
                     .staged(id, &merged, Some(counts_words(run.counts)))
                     .await;
@@ -457,12 +458,7 @@ impl Pipeline {
         &self,
         work: impl std::future::Future<Output = Result<T, PipelineError>>,
     ) -> Result<T, PipelineError> {
-        let holder = format!(
-            "{}-{}-{}",
-            self.actor,
-            std::process::id(),
-            slipway_runtime::boundary()
-        );
+        let holder = holder_name(&self.actor);
         let patience = Duration::from_secs(self.config.gates.test_timeout_secs.saturating_add(120));
         let started = std::time::Instant::now();
         let mut told = false;
@@ -473,6 +469,18 @@ impl Pipeline {
                 .await?
             {
                 LeaseGrant::Acquired(_) => break,
+                LeaseGrant::HeldBy(lease) if holder_is_gone(&lease.holder) => {
+                    self.progress.note(
+                        None,
+                        &format!(
+                            "{} stopped while promoting; taking over its lease",
+                            lease.holder
+                        ),
+                    );
+                    self.store
+                        .release_lease(PROMOTION_LEASE, &lease.holder)
+                        .await?;
+                }
                 LeaseGrant::HeldBy(lease) if started.elapsed() < patience => {
                     if !told {
                         self.progress.note(

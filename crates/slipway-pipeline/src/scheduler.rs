@@ -13,6 +13,7 @@ use slipway_types::{Task, TaskId, TaskState};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::pipeline::holder_is_gone;
 use crate::stages::Step;
 use crate::{Pipeline, PipelineError};
 
@@ -67,6 +68,19 @@ impl Pipeline {
             .await?
         {
             LeaseGrant::Acquired(_) => Ok(()),
+            LeaseGrant::HeldBy(lease) if holder_is_gone(&lease.holder) => {
+                self.progress.note(
+                    None,
+                    &format!(
+                        "the scheduler {} stopped without giving back its lease; taking over",
+                        lease.holder
+                    ),
+                );
+                self.store
+                    .release_lease(SCHEDULER_LEASE, &lease.holder)
+                    .await?;
+                Box::pin(self.take_scheduler_lease(holder)).await
+            }
             LeaseGrant::HeldBy(lease) => Err(PipelineError::SchedulerBusy {
                 holder: lease.holder,
                 until: lease.expires_at.to_string(),

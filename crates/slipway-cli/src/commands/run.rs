@@ -83,7 +83,7 @@ pub(crate) async fn run_with(
     let settings = RunSettings {
         agents: args.agents,
         until_idle: args.until_idle,
-        holder: format!("{}:{}", hostname(), std::process::id()),
+        holder: slipway_pipeline::holder_name("scheduler"),
     };
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -128,12 +128,4 @@ pub(crate) async fn run_with(
     } else {
         Outcome::Success
     })
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

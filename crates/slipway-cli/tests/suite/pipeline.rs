@@ -568,3 +568,90 @@ fn plan_proposes_tasks_from_a_spec_and_creates_them_when_confirmed() {
         );
     }
 }
+
+/// Scripts a straight task with every turn twice, so that a stage that
+/// crashed after its agent answered can run again.
+fn straight_twice(fake: &FakeModel, task: u32, path: &str, content: &str) {
+    straight(fake, task, path, content);
+    straight(fake, task, path, content);
+}
+
+#[test]
+fn a_crash_at_any_stage_resumes_and_merges_exactly_once() {
+    let points = [
+        "before:workspace",
+        "after:workspace",
+        "before:planning",
+        "after:planning",
+        "before:plan_review",
+        "after:plan_review",
+        "before:coding",
+        "after:coding",
+        "before:testing",
+        "after:testing",
+        "before:code_review",
+        "after:code_review",
+        "approve:moved",
+        "before:approve",
+        "after:approve",
+    ];
+    let backend = Backend::Sqlite;
+    for point in points {
+        let repo = project(&backend);
+        let fake = FakeModel::start([]);
+        let env = Env::new(&fake, &backend);
+        add_task(&env, &repo, "Set a to 9", "a");
+        straight_twice(&fake, 1, "a/value.txt", "9\n");
+        let staging = rev(&repo, "staging");
+        let crashing = Env::new(&fake, &backend).with("SLIPWAY_FAULT", point);
+        let promote = point.contains("approve");
+        let first = crashing.run(&repo, &["run", "--until-idle"]);
+        if promote {
+            first.ok();
+            let crashed = crashing.run(&repo, &["approve", "1"]);
+            assert!(
+                crashed
+                    .stderr
+                    .contains(&format!("SLIPWAY_FAULT: stopping at {point}")),
+                "{point}: {crashed:#?}"
+            );
+            assert_ne!(crashed.code, 0);
+            let again = env.run(&repo, &["approve", "1"]);
+            if point == "after:approve" {
+                // The approval was recorded before the crash: nothing is merged again.
+                assert!(again.fails(2).stderr.contains("task 1 is `staged`"));
+            } else {
+                again.ok();
+            }
+        } else {
+            assert!(
+                first
+                    .stderr
+                    .contains(&format!("SLIPWAY_FAULT: stopping at {point}")),
+                "{point}: {first:#?}"
+            );
+            assert_ne!(first.code, 0, "{point}");
+            // The next scheduler takes over the dead one's lease at once.
+            let resumed = env.run(&repo, &["run", "--until-idle"]).ok();
+            assert!(
+                resumed.stderr.contains("taking over"),
+                "{point}: {resumed:#?}"
+            );
+            assert_eq!(state(&env, &repo, 1), "ready", "{point}: {resumed:#?}");
+            env.run(&repo, &["approve", "1"]).ok();
+        }
+        assert_eq!(state(&env, &repo, 1), "staged", "{point}");
+        let merges = repo.git(&[
+            "rev-list",
+            "--count",
+            "--merges",
+            &format!("{staging}..staging"),
+        ]);
+        assert_eq!(merges.trim(), "1", "{point}: exactly one merge");
+        assert_eq!(rev(&repo, "staging^1"), staging, "{point}");
+        assert_eq!(file_at(&repo, "staging", "a/value.txt"), "9", "{point}");
+        let results = show(&env, &repo, 1)["stages"].as_array().unwrap().clone();
+        let approvals = results.iter().filter(|r| r["stage"] == "approve").count();
+        assert_eq!(approvals, 1, "{point}: one approve result");
+    }
+}
