@@ -2,6 +2,7 @@
 
 pub(crate) mod agent;
 mod config;
+mod context;
 mod cost;
 mod demo;
 mod guard;
@@ -12,6 +13,7 @@ mod plan;
 mod promote;
 pub(crate) mod run;
 mod sandbox;
+mod status;
 mod task;
 pub(crate) mod trace;
 
@@ -92,6 +94,11 @@ pub(crate) enum Command {
     Rollback(promote::RollbackArgs),
     /// List releases and rollbacks with their tasks
     Releases(promote::ReleasesArgs),
+    /// Show tasks by lane and state, what waits on a person, spend and releases
+    Status(status::StatusArgs),
+    /// Keep AGENTS.md's State section true from the database
+    #[command(subcommand)]
+    Context(context::ContextCommand),
     /// Tour Slipway on a sample project it creates (no key, no network)
     Demo(demo::DemoArgs),
 }
@@ -117,6 +124,8 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Release(args) => block_on(promote::release(&args, global)),
         Command::Rollback(args) => block_on(promote::rollback(&args, global)),
         Command::Releases(args) => block_on(promote::releases(&args, global)),
+        Command::Status(args) => block_on(status::run(&args, global)),
+        Command::Context(cmd) => block_on(context::run(&cmd, global)),
     }
 }
 

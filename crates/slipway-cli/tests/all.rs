@@ -16,6 +16,7 @@ mod suite {
     mod pipeline;
     mod sandbox;
     mod secrets;
+    mod status;
     mod store;
     mod task;
     mod trace;

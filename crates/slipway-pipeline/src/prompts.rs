@@ -47,6 +47,22 @@ impl Prompt {
         self
     }
 
+    /// Adds the project's state as Slipway rendered it from its database. It
+    /// holds titles people wrote and reasons agents' output shaped, so it is
+    /// marked and scanned like anything else another hand wrote.
+    pub(crate) fn state(&mut self, state: &str) -> &mut Self {
+        self.say(
+            "Project state (from Slipway's database), for context: the other tasks belong to \
+             other agents; do only the task above.",
+        );
+        let held = self.detections.len();
+        self.untrusted("the project state", state);
+        // A suspicious title in the state warns the model but does not hold
+        // every task for a person: the task's own artefacts decide that.
+        self.detections.truncate(held);
+        self
+    }
+
     /// Adds `text` that an agent or a program wrote, marked and scanned.
     pub(crate) fn untrusted(&mut self, source: &str, text: &str) -> &mut Self {
         let found = detect_injection(text);

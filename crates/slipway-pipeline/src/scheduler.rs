@@ -42,6 +42,8 @@ pub struct RunSummary {
     pub ended: Vec<(TaskId, TaskState)>,
     /// Tasks waiting for something (a seam), with why.
     pub waiting: Vec<(TaskId, String)>,
+    /// Queued tasks that could not start (their workspace could not be made), with why.
+    pub not_started: Vec<(TaskId, String)>,
 }
 
 impl Pipeline {
@@ -172,6 +174,7 @@ impl Pipeline {
                     let state = self.store.task(id).await?.state;
                     summary.ended.retain(|(t, _)| *t != id);
                     summary.ended.push((id, state));
+                    self.sync_noted(id).await;
                 }
                 Err(err) => {
                     self.progress.note(Some(id), &format!("error: {err}"));
@@ -182,19 +185,31 @@ impl Pipeline {
                     } else {
                         // A queued task whose workspace could not be made stays
                         // queued; it is not tried again in this run.
-                        summary.waiting.retain(|(t, _)| *t != id);
+                        summary.not_started.retain(|(t, _)| *t != id);
                         summary
-                            .waiting
+                            .not_started
                             .push((id, format!("could not start: {err}")));
                         parked.insert(id);
                         continue;
                     }
                     summary.ended.retain(|(t, _)| *t != id);
                     summary.ended.push((id, self.store.task(id).await?.state));
+                    self.sync_noted(id).await;
                 }
             }
         }
         Ok(summary)
+    }
+
+    /// Writes the State section of `AGENTS.md` after `id`'s turn ended; a
+    /// failure is noted, and the run goes on.
+    async fn sync_noted(&self, id: TaskId) {
+        if let Err(err) = self.sync_context().await {
+            self.progress.note(
+                Some(id),
+                &format!("warning: the State section of AGENTS.md was not updated: {err}"),
+            );
+        }
     }
 
     /// Drives one task stage by stage until it leaves the work states or waits.
@@ -232,7 +247,9 @@ pub fn pick<'a>(
             TaskState::STAGES.contains(&t.state) && !busy.contains(&t.id) && !parked.contains(&t.id)
         })
         .collect();
-    for task in tasks.iter().filter(|t| t.state == TaskState::Queued) {
+    for task in tasks.iter().filter(|t| {
+        t.state == TaskState::Queued && !parked.contains(&t.id) && !busy.contains(&t.id)
+    }) {
         let ready = task
             .depends_on
             .iter()
@@ -243,4 +260,53 @@ pub fn pick<'a>(
     }
     chosen.truncate(room);
     chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use jiff::Timestamp;
+    use slipway_types::{Task, TaskId, TaskState};
+
+    use super::pick;
+
+    fn task(id: i64, lane: &str, state: TaskState, deps: &[i64]) -> Task {
+        Task {
+            id: TaskId(id),
+            title: format!("task {id}"),
+            body: String::new(),
+            lane: lane.to_owned(),
+            state,
+            depends_on: deps.iter().copied().map(TaskId).collect(),
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn ids(tasks: &[&Task]) -> Vec<i64> {
+        tasks.iter().map(|t| t.id.0).collect()
+    }
+
+    #[test]
+    fn one_active_task_per_lane_dependencies_first_and_parked_tasks_wait() {
+        let tasks = [
+            task(1, "api", TaskState::Coding, &[]),
+            task(2, "api", TaskState::Queued, &[]),
+            task(3, "web", TaskState::Queued, &[1]),
+            task(4, "docs", TaskState::Queued, &[5]),
+            task(5, "db", TaskState::Staged, &[]),
+            task(6, "ops", TaskState::Queued, &[]),
+            task(7, "ops", TaskState::Queued, &[]),
+        ];
+        let none = BTreeSet::new();
+        // 1 resumes; 2 waits for its lane; 3 for task 1; 4 may start (5 is
+        // staged); of 6 and 7, one per lane.
+        assert_eq!(ids(&pick(&tasks, &none, &none, 10)), [1, 4, 6]);
+        assert_eq!(ids(&pick(&tasks, &none, &none, 2)), [1, 4]);
+        let busy = BTreeSet::from([TaskId(1)]);
+        assert_eq!(ids(&pick(&tasks, &busy, &none, 10)), [4, 6]);
+        let parked = BTreeSet::from([TaskId(4), TaskId(6)]);
+        assert_eq!(ids(&pick(&tasks, &busy, &parked, 10)), [7]);
+    }
 }

@@ -124,6 +124,13 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Starts a stage's prompt: the task, then the project's state from the store.
+    async fn prompt(&self, task: &Task, stage: &str) -> Result<Prompt, PipelineError> {
+        let mut prompt = Prompt::new(task, stage);
+        prompt.state(&self.state_text().await?);
+        Ok(prompt)
+    }
+
     /// Runs an agent of `role` on `prompt` in the task's workspace.
     async fn run_agent(
         &self,
@@ -187,7 +194,7 @@ impl Pipeline {
     async fn plan(&self, task: &Task) -> Result<Step, PipelineError> {
         let ws = self.workspace(task.id).await?;
         let records = self.store.stage_results(task.id).await?;
-        let mut prompt = Prompt::new(task, "planning");
+        let mut prompt = self.prompt(task, "planning").await?;
         prompt.say(prompts::PLANNER);
         let seams = &self.config.seams.paths;
         prompt.say(&format!(
@@ -384,7 +391,7 @@ impl Pipeline {
         let plan = last(&records, "planning")
             .map(|r| r.result.body.clone())
             .unwrap_or_default();
-        let mut prompt = Prompt::new(task, "plan_review");
+        let mut prompt = self.prompt(task, "plan_review").await?;
         prompt.say(&prompts::reviewer("plan"));
         prompt.untrusted("the plan", &plan);
         let (findings, report) = match self.review(task, &ws, &mut prompt).await? {
@@ -473,7 +480,7 @@ impl Pipeline {
         }
         let ws = self.workspace(task.id).await?;
         let records = self.store.stage_results(task.id).await?;
-        let mut prompt = Prompt::new(task, "coding");
+        let mut prompt = self.prompt(task, "coding").await?;
         prompt.say(prompts::CODER);
         let seams = self.store.task_seams(task.id).await?;
         prompt.say(&format!(
@@ -538,7 +545,7 @@ impl Pipeline {
     async fn debug(&self, task: &Task) -> Result<Step, PipelineError> {
         let ws = self.workspace(task.id).await?;
         let records = self.store.stage_results(task.id).await?;
-        let mut prompt = Prompt::new(task, "debugging");
+        let mut prompt = self.prompt(task, "debugging").await?;
         prompt.say(prompts::DEBUGGER);
         if let Some(failure) = last(&records, "testing") {
             prompt.untrusted("why the gate failed", &failure.result.summary);
@@ -618,7 +625,7 @@ impl Pipeline {
             return self.judged_ownership(task, result).await;
         }
         let diff = self.repo.diff_text(&ws.base, &head, 200_000).await?;
-        let mut prompt = Prompt::new(task, "code_review");
+        let mut prompt = self.prompt(task, "code_review").await?;
         prompt.say(&prompts::reviewer("change"));
         prompt.untrusted(
             &format!(

@@ -67,7 +67,14 @@ impl Pipeline {
             )
             .await?;
         std::fs::create_dir_all(dir.join(".git/info"))?;
-        std::fs::write(dir.join(".git/info/exclude"), EXCLUDE)?;
+        // Copied files stay out of the task's commits too.
+        let mut exclude = EXCLUDE.to_owned();
+        for path in &self.config.workspace.copy {
+            exclude.push('/');
+            exclude.push_str(path.trim_start_matches("./"));
+            exclude.push('\n');
+        }
+        std::fs::write(dir.join(".git/info/exclude"), exclude)?;
         if self.sandbox.is_isolated() {
             hand_over(&dir, &self.sandbox_user()?)?;
         }

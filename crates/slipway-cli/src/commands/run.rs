@@ -120,7 +120,11 @@ pub(crate) async fn run_with(
     for (id, why) in &summary.waiting {
         eprintln!("task {id}: {why}");
     }
-    if summary.ended.is_empty() && summary.waiting.is_empty() {
+    for (id, why) in &summary.not_started {
+        attention = true;
+        eprintln!("task {id}: {why}");
+    }
+    if summary.ended.is_empty() && summary.waiting.is_empty() && summary.not_started.is_empty() {
         eprintln!("nothing to do: `slipway task add` or `slipway plan SPEC.md` adds tasks");
     }
     Ok(if attention {

@@ -426,7 +426,7 @@ fn an_approval_whose_merge_breaks_the_tests_leaves_staging_alone() {
     run(&env, &repo, "1").ok();
     // Meanwhile staging gets a test that the task's value fails.
     let before = rev(&repo, "staging");
-    repo.git(&["checkout", "-q", "staging"]);
+    repo.git(&["checkout", "-q", "-f", "staging"]);
     repo.write("b/test_a_is_small.sh", "grep -qx '[0-4]' a/value.txt\n");
     repo.git(&["add", "-A"]);
     repo.commit("a stays small");
@@ -454,7 +454,7 @@ fn approve_merges_the_reviewed_commit_not_where_the_branch_moved_since() {
     run(&env, &repo, "1").ok();
     let reviewed = rev(&repo, "slipway/1");
     // The task's branch moves after the review (as a clone's branch could).
-    repo.git(&["checkout", "-q", "slipway/1"]);
+    repo.git(&["checkout", "-q", "-f", "slipway/1"]);
     repo.write("a/value.txt", "7\n");
     repo.git(&["commit", "-qam", "after review"]);
     repo.git(&["checkout", "-q", "main"]);
@@ -654,4 +654,66 @@ fn a_crash_at_any_stage_resumes_and_merges_exactly_once() {
         let approvals = results.iter().filter(|r| r["stage"] == "approve").count();
         assert_eq!(approvals, 1, "{point}: one approve result");
     }
+}
+
+#[test]
+fn a_workspace_gets_its_setup_and_copies_and_a_failed_setup_is_reported() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    repo.write(".gitignore", ".setup-done\n.env.test\n");
+    repo.git(&["add", "-A"]);
+    repo.commit("ignore local files");
+    // Staging has the ignore rules too (as if approved before).
+    repo.git(&["branch", "-f", "staging", "main"]);
+    repo.write(".env.test", "TOKEN=local-only\n");
+    let path = repo.join("slipway.toml");
+    let config = fs::read_to_string(&path).unwrap().replace(
+        "# [workspace]",
+        "[workspace]\nsetup = \"id -un > .setup-done\"\ncopy = [\".env.test\"]\n#",
+    );
+    fs::write(&path, config).unwrap();
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Use the setup", "a");
+    fake.route(&key(1, "planning"), [text("Plan.\n## Seams\n- none")]);
+    fake.route(&key(1, "plan_review"), [text(CLEAN)]);
+    let look = Turn::tool_calls(vec![FakeToolCall::new(
+        "l",
+        "run_command",
+        r#"{"command": "cat .setup-done .env.test"}"#,
+    )]);
+    fake.route(
+        &key(1, "coding"),
+        [look, write("w", "a/value.txt", "4\n"), text("Done.")],
+    );
+    fake.route(&key(1, "code_review"), [text(CLEAN)]);
+    let ran = run(&env, &repo, "1").ok();
+    assert_eq!(state(&env, &repo, 1), "ready", "{ran:#?}");
+    let bodies: String = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    assert!(
+        bodies.contains("nobody\\nTOKEN=local-only"),
+        "setup ran in the sandbox and the copy arrived"
+    );
+    let changed = repo.git(&["diff", "--name-only", "staging", "slipway/1"]);
+    assert_eq!(
+        changed.trim(),
+        "a/value.txt",
+        "neither the copy nor the setup's output was committed"
+    );
+
+    // A setup that fails leaves the task queued, with the reason.
+    let config = fs::read_to_string(&path)
+        .unwrap()
+        .replace("id -un > .setup-done", "echo no network >&2; exit 3");
+    fs::write(&path, config).unwrap();
+    add_task(&env, &repo, "Cannot start", "b");
+    let failed = run(&env, &repo, "1").fails(1);
+    assert!(
+        failed
+            .stderr
+            .contains("task 2: could not start: [workspace] setup"),
+        "{failed:#?}"
+    );
+    assert!(failed.stderr.contains("no network"), "{failed:#?}");
+    assert_eq!(state(&env, &repo, 2), "queued");
 }
