@@ -13,7 +13,7 @@ use slipway_llm::Provider;
 use slipway_pipeline::{AgentJob, Agents, Parts, Pipeline, PipelineError, Progress};
 use slipway_policy::{AgentRole, Grant, Ownership};
 use slipway_runtime::{Agent, Cancel, Quiet, RunReport, SubAgents, system_prompt};
-use slipway_sandbox::{Helper, Limits, Sandbox, SpecBuilder, User};
+use slipway_sandbox::{Helper, Sandbox, SpecBuilder, User};
 use slipway_store::Store;
 use slipway_tools::{Commands, ToolBox, Workspace};
 
@@ -80,16 +80,7 @@ impl ConfiguredAgents {
             let template = SpecBuilder::new(Vec::new(), &job.workdir, user)
                 .read_only(settings.read_only.iter().map(Into::into))
                 .pass_env(settings.env.iter().cloned());
-            let secs = settings.timeout_secs.max(1);
-            let limits = Limits {
-                wall: std::time::Duration::from_secs(secs),
-                cpu_secs: secs,
-                memory_bytes: settings.memory_mb.saturating_mul(1 << 20),
-                processes: settings.processes,
-                output_bytes: usize::try_from(settings.output_kb.saturating_mul(1024))
-                    .unwrap_or(usize::MAX),
-                ..Limits::default()
-            };
+            let limits = crate::commands::sandbox::limits(settings, None);
             tools = tools.with_commands(Commands::new((*self.sandbox).clone(), template, limits));
         }
         Ok(tools)

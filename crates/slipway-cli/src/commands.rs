@@ -12,7 +12,7 @@ mod log;
 mod plan;
 mod promote;
 pub(crate) mod run;
-mod sandbox;
+pub(crate) mod sandbox;
 mod status;
 mod task;
 pub(crate) mod trace;

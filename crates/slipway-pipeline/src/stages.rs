@@ -520,25 +520,29 @@ impl Pipeline {
             Ran::Stopped(result, reason) => return self.stopped(task, result, &reason).await,
             Ran::Cancelled => return Ok(Step::Cancelled),
         };
-        let head = self
-            .commit_and_fetch(task.id, &ws, &format!("task {}: {}", task.id, task.title))
-            .await?;
-        let mut result = StageResult::new(
-            task.id,
-            "coding",
-            true,
-            format!("committed {}", crate::workspace::short(&head)),
-        );
+        let message = format!("task {}: {}", task.id, task.title);
+        self.committed(task, &ws, report, &message, "coder finished")
+            .await
+    }
+
+    /// Commits what the coder or debugger of `task` changed, fetches it
+    /// back, and moves the task on to testing with the run's result.
+    async fn committed(
+        &self,
+        task: &Task,
+        ws: &Workspace,
+        report: RunReport,
+        message: &str,
+        reason: &str,
+    ) -> Result<Step, PipelineError> {
+        let head = self.commit_and_fetch(task.id, ws, message).await?;
+        let summary = format!("committed {}", crate::workspace::short(&head));
+        let mut result = StageResult::new(task.id, task.state.as_str(), true, summary);
         result.body = report.text;
         result.sha = Some(head.to_string());
         result.trace_id = Some(report.trace_id);
-        self.finish(
-            &result,
-            TaskState::Coding,
-            TaskState::Testing,
-            "coder finished",
-        )
-        .await?;
+        self.finish(&result, task.state, TaskState::Testing, reason)
+            .await?;
         Ok(Step::Moved(TaskState::Testing))
     }
 
@@ -559,30 +563,9 @@ impl Pipeline {
             Ran::Stopped(result, reason) => return self.stopped(task, result, &reason).await,
             Ran::Cancelled => return Ok(Step::Cancelled),
         };
-        let head = self
-            .commit_and_fetch(
-                task.id,
-                &ws,
-                &format!("task {}: fix the failing tests", task.id),
-            )
-            .await?;
-        let mut result = StageResult::new(
-            task.id,
-            "debugging",
-            true,
-            format!("committed {}", crate::workspace::short(&head)),
-        );
-        result.body = report.text;
-        result.sha = Some(head.to_string());
-        result.trace_id = Some(report.trace_id);
-        self.finish(
-            &result,
-            TaskState::Debugging,
-            TaskState::Testing,
-            "debugger finished",
-        )
-        .await?;
-        Ok(Step::Moved(TaskState::Testing))
+        let message = format!("task {}: fix the failing tests", task.id);
+        self.committed(task, &ws, report, &message, "debugger finished")
+            .await
     }
 
     async fn review_code(&self, task: &Task) -> Result<Step, PipelineError> {

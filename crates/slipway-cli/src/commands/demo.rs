@@ -234,6 +234,7 @@ fn rehearse(here: &str) -> Result<Outcome> {
     slipway(&["rollback"])?;
     slipway(&["releases"])?;
     slipway(&["log"])?;
+    slipway(&["status"])?;
 
     step("11. Every agent run is a trace of spans with tokens and cost, in plain SQL")?;
     slipway(&["trace", "list"])?;

@@ -96,7 +96,8 @@ fn role_and_lane(project: &Project, role: &str, lane: Option<&str>) -> Result<Ag
     Ok(role)
 }
 
-fn limits(settings: &SandboxSettings, timeout: Option<u64>) -> Limits {
+/// Returns the limits `[sandbox]` sets, with the wall clock `timeout` when given.
+pub(crate) fn limits(settings: &SandboxSettings, timeout: Option<u64>) -> Limits {
     let secs = timeout.unwrap_or(settings.timeout_secs).max(1);
     Limits {
         wall: Duration::from_secs(secs),

@@ -22,6 +22,7 @@ fn the_demo_rehearses_the_pipeline_from_plan_to_rollback() {
         "release-1: production is at",
         "release-2: production is at",
         "production is back at release-1",
+        "Production was rolled back to release-1",
         "ROLE      RUNS",
     ] {
         assert!(
