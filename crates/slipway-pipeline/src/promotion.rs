@@ -50,6 +50,7 @@ impl Pipeline {
     }
 
     async fn approve_held(&self, id: TaskId) -> Result<Approval, PipelineError> {
+        self.refuse_checked_out("staging")?;
         self.task_in(
             id,
             &[TaskState::Ready],
@@ -219,6 +220,7 @@ impl Pipeline {
     }
 
     async fn release_held(&self, note: &str) -> Result<Released, PipelineError> {
+        self.refuse_checked_out("production")?;
         let envs = self.repo.ensure_environments().await?;
         let releases = self.store.releases().await?;
         let last = releases
@@ -319,6 +321,7 @@ impl Pipeline {
     }
 
     async fn rollback_held(&self, to: Option<i64>, note: &str) -> Result<Release, PipelineError> {
+        self.refuse_checked_out("production")?;
         let envs = self.repo.ensure_environments().await?;
         let releases = self.store.releases().await?;
         let current = envs.production.to_string();
@@ -450,6 +453,29 @@ impl Pipeline {
         );
         self.finish(&result, task.state, to, "retry").await?;
         Ok(to)
+    }
+
+    /// Refuses to move `branch` while a work tree of the main repository has
+    /// it checked out: the files there would be left behind, and the next
+    /// commit on it would undo what was moved in.
+    fn refuse_checked_out(&self, branch: &str) -> Result<(), PipelineError> {
+        let git_dir = self.repo.root().join(".git");
+        let mut heads = vec![git_dir.join("HEAD")];
+        if let Ok(entries) = std::fs::read_dir(git_dir.join("worktrees")) {
+            heads.extend(entries.flatten().map(|e| e.path().join("HEAD")));
+        }
+        let wanted = format!("ref: refs/heads/{branch}");
+        for head in heads {
+            if std::fs::read_to_string(&head).is_ok_and(|h| h.trim() == wanted) {
+                let tree = head
+                    .parent()
+                    .map_or_else(String::new, |d| d.display().to_string());
+                return Err(PipelineError::Other(format!(
+                    "`{branch}` is checked out ({tree}); Slipway moves it, so check out another branch there first"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Runs `work` holding the store lease `promotion`, waiting for it while

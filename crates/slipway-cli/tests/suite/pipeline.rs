@@ -717,3 +717,28 @@ fn a_workspace_gets_its_setup_and_copies_and_a_failed_setup_is_reported() {
     assert!(failed.stderr.contains("no network"), "{failed:#?}");
     assert_eq!(state(&env, &repo, 2), "queued");
 }
+
+#[test]
+fn staging_checked_out_in_a_work_tree_is_not_moved_under_it() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Set a to 3", "a");
+    straight(&fake, 1, "a/value.txt", "3\n");
+    run(&env, &repo, "1").ok();
+    let staging = rev(&repo, "staging");
+    // A second work tree of the main repository, on staging.
+    let other = tempfile::tempdir().unwrap();
+    let tree = other.path().join("staging-tree");
+    repo.git(&["worktree", "add", "-q", tree.to_str().unwrap(), "staging"]);
+    let refused = env.run(&repo, &["approve", "1"]).fails(2);
+    assert!(
+        refused.stderr.contains("`staging` is checked out"),
+        "{refused:#?}"
+    );
+    assert_eq!(rev(&repo, "staging"), staging);
+    assert_eq!(state(&env, &repo, 1), "ready");
+    repo.git(&["worktree", "remove", "--force", tree.to_str().unwrap()]);
+    env.run(&repo, &["approve", "1"]).ok();
+}
