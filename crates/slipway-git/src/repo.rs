@@ -233,6 +233,20 @@ impl Repo {
         }
     }
 
+    /// Writes a bundle of `refs/heads/BRANCH` to `out` without the history
+    /// `since` already has, for a clone that holds `since` to fetch from.
+    pub async fn bundle(&self, out: &Path, branch: &str, since: &Sha) -> Result<(), GitError> {
+        names::branch(branch)?;
+        self.git()
+            .args(["bundle", "create", "-q"])
+            .arg(out)
+            .arg(format!("refs/heads/{branch}"))
+            .arg(format!("^{}", since.as_str()))
+            .run()
+            .await
+            .map(drop)
+    }
+
     /// Pushes `refspecs` to `remote` (a configured remote's name, a URL or
     /// a path). Runs without the user's global git config, so credentials
     /// must come from ssh or the repository's own config.

@@ -504,7 +504,21 @@ impl Pipeline {
             .iter()
             .rev()
             .find(|r| r.result.stage == "coding" && r.result.passed);
-        if let Some(back) = back.filter(|b| coded.is_none_or(|c| c.id < b.id)) {
+        let back = back.filter(|b| coded.is_none_or(|c| c.id < b.id));
+        let mut ws = ws;
+        if back.is_some_and(|b| b.result.stage == "approve")
+            && let Some(status) = self.bring_staging(task.id, &ws).await?
+        {
+            ws = self.workspace(task.id).await?;
+            prompt.say(
+                "Staging moved since this task began, and your change did not merge into it \
+                 cleanly or broke its tests. Slipway has merged staging into your branch: \
+                 resolve every conflict (files marked UU below, with <<<<<<< markers) keeping \
+                 both sides' intent, and make the tests pass.",
+            );
+            prompt.untrusted("git status of your workspace", &status);
+        }
+        if let Some(back) = back {
             prompt.say(
                 "Your previous change was sent back. Address every critical and high finding:",
             );

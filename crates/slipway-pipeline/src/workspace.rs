@@ -26,8 +26,15 @@ const EXCLUDE: &str = "target/\n__pycache__/\n*.pyc\n.pytest_cache/\nnode_module
 /// sandbox as the clone's owner. `$1` is the message.
 const COMMIT: &str = "set -e
 git -c core.hooksPath=/dev/null add -A
-if git diff --cached --quiet; then exit 0; fi
+if [ ! -f .git/MERGE_HEAD ] && git diff --cached --quiet; then exit 0; fi
 git -c core.hooksPath=/dev/null -c commit.gpgsign=false commit -q --no-verify -m \"$1\"";
+
+/// The shell script that merges the staging bundle into the task's branch,
+/// in the sandbox; a conflict is left for the coder, with its markers.
+const MERGE_STAGING: &str = "set -e
+git fetch -q .git/slipway-staging.bundle refs/heads/staging:refs/remotes/slipway/staging
+git -c core.hooksPath=/dev/null merge -q --no-edit refs/remotes/slipway/staging >/dev/null 2>&1 || true
+git status --short";
 
 /// A task's clone and the commit it started from.
 #[derive(Debug, Clone)]
@@ -174,6 +181,64 @@ impl Pipeline {
             )));
         }
         Ok(self.repo.fetch_branch(&ws.dir, &task_branch(id)).await?)
+    }
+
+    /// Merges staging's head into the task's branch in its clone, when
+    /// staging moved past the task's base: a merge into staging conflicted
+    /// or broke its tests, so the coder must work on top of it. Records the
+    /// new base and returns `git status` of the clone (conflicts show as
+    /// `UU`), or `None` when staging had not moved.
+    pub(crate) async fn bring_staging(
+        &self,
+        id: TaskId,
+        ws: &Workspace,
+    ) -> Result<Option<String>, PipelineError> {
+        let staging = self.repo.ensure_environments().await?.staging;
+        if self.repo.is_ancestor(&staging, &ws.base).await? {
+            return Ok(None);
+        }
+        let git_dir = ws.dir.join(".git");
+        if !std::fs::symlink_metadata(&git_dir).is_ok_and(|m| m.is_dir()) {
+            return Err(PipelineError::Other(format!(
+                "task {id}'s clone has no .git directory of its own; cancel the task and add it again"
+            )));
+        }
+        // Written by the orchestrator in a directory of its own, then moved
+        // into the clone (a rename replaces a planted symlink, never follows it).
+        let scratch = self.scratch_dir(&format!("bundle-{id}"));
+        if scratch.exists() {
+            remove_dir(&scratch)?;
+        }
+        std::fs::create_dir_all(&scratch)?;
+        let bundle = scratch.join("staging.bundle");
+        self.repo.bundle(&bundle, "staging", &ws.base).await?;
+        if self.sandbox.is_isolated() {
+            hand_over(&scratch, &self.sandbox_user()?)?;
+        }
+        std::fs::rename(&bundle, git_dir.join("slipway-staging.bundle"))?;
+        remove_dir(&scratch)?;
+        let spec = self.spec(
+            vec!["sh".into(), "-c".into(), MERGE_STAGING.into()],
+            &ws.dir,
+            self.limits(Duration::from_mins(5)),
+        )?;
+        let outcome = self.sandbox.run(&spec).await?;
+        if !outcome.exit.success() {
+            return Err(PipelineError::Other(format!(
+                "bringing staging into task {id}'s clone failed ({}): {}",
+                outcome.exit,
+                tail(&outcome, 2000)
+            )));
+        }
+        let mut result = StageResult::new(id, WORKSPACE, true, "staging merged into the workspace");
+        result.sha = Some(staging.to_string());
+        result.body = ws.dir.display().to_string();
+        self.record(&result).await?;
+        self.note(
+            id,
+            &format!("merged staging ({}) into its branch", short(&staging)),
+        );
+        Ok(Some(String::from_utf8_lossy(&outcome.stdout).into_owned()))
     }
 
     /// Removes `id`'s workspace unless it holds work not in `merged_into`;

@@ -742,3 +742,53 @@ fn staging_checked_out_in_a_work_tree_is_not_moved_under_it() {
     repo.git(&["worktree", "remove", "--force", tree.to_str().unwrap()]);
     env.run(&repo, &["approve", "1"]).ok();
 }
+
+#[test]
+fn a_merge_conflict_goes_back_to_the_coder_with_staging_merged_in() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Set a to 5", "a");
+    straight(&fake, 1, "a/value.txt", "5\n");
+    run(&env, &repo, "1").ok();
+    // Meanwhile staging changes the same line.
+    repo.git(&["checkout", "-q", "-f", "staging"]);
+    repo.write("a/value.txt", "7\n");
+    repo.git(&["commit", "-qam", "seven"]);
+    repo.git(&["checkout", "-q", "-f", "main"]);
+    let moved = rev(&repo, "staging");
+
+    let bounced = env.run(&repo, &["approve", "1"]).fails(1);
+    assert!(
+        bounced.stdout.contains("conflicts in a/value.txt"),
+        "{bounced:#?}"
+    );
+    assert_eq!(rev(&repo, "staging"), moved);
+    // The coder finds the conflict in its clone and resolves it.
+    fake.route(
+        &key(1, "coding"),
+        [write("r", "a/value.txt", "6\n"), text("Kept both: 6.")],
+    );
+    fake.route(&key(1, "code_review"), [text(CLEAN)]);
+    let ran = run(&env, &repo, "1").ok();
+    assert_eq!(state(&env, &repo, 1), "ready", "{ran:#?}");
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .filter(|b| b.contains(&key(1, "coding")))
+        .collect();
+    let last = asked.last().unwrap();
+    assert!(
+        last.contains("UU a/value.txt"),
+        "the coder saw the conflict: {last}"
+    );
+    env.run(&repo, &["approve", "1"]).ok();
+    assert_eq!(file_at(&repo, "staging", "a/value.txt"), "6");
+    assert_eq!(
+        rev(&repo, "staging^1"),
+        moved,
+        "merged onto the moved staging"
+    );
+}
