@@ -233,18 +233,31 @@ impl Repo {
         }
     }
 
-    /// Writes a bundle of `refs/heads/BRANCH` to `out` without the history
-    /// `since` already has, for a clone that holds `since` to fetch from.
-    pub async fn bundle(&self, out: &Path, branch: &str, since: &Sha) -> Result<(), GitError> {
-        names::branch(branch)?;
+    /// Writes a bundle of the commit `tip`, as `refs/slipway/bundles/TIP`,
+    /// to `out`, without the history `since` already has: for a clone that
+    /// holds `since` to fetch exactly `tip` from, whatever the branches do.
+    pub async fn bundle(&self, out: &Path, tip: &Sha, since: &Sha) -> Result<(), GitError> {
+        let name = format!("refs/slipway/bundles/{}", tip.as_str());
         self.git()
+            .args(["update-ref", &name, tip.as_str()])
+            .run()
+            .await?;
+        let made = self
+            .git()
             .args(["bundle", "create", "-q"])
             .arg(out)
-            .arg(format!("refs/heads/{branch}"))
+            .arg(&name)
             .arg(format!("^{}", since.as_str()))
             .run()
             .await
-            .map(drop)
+            .map(drop);
+        let removed = self
+            .git()
+            .args(["update-ref", "-d", &name])
+            .run()
+            .await
+            .map(drop);
+        made.and(removed)
     }
 
     /// Pushes `refspecs` to `remote` (a configured remote's name, a URL or

@@ -62,10 +62,27 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Returns a lease holder name for this process: `host:pid:what`.
+/// Returns this process's PID namespace (`pid:[N]`), or `?` when `/proc`
+/// does not say.
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid").map_or_else(
+        |_| "?".to_owned(),
+        |p| p.display().to_string().replace(':', "="),
+    )
+}
+
+/// Returns a lease holder name for this process:
+/// `host:pid-namespace:pid:nonce:what`. The nonce, drawn once per call,
+/// keeps two processes that share a host name and a PID apart.
 #[must_use]
 pub fn holder_name(what: &str) -> String {
-    format!("{}:{}:{what}", hostname(), std::process::id())
+    let nonce: String = slipway_runtime::boundary().chars().take(8).collect();
+    format!(
+        "{}:{}:{}:{nonce}:{what}",
+        hostname(),
+        pid_namespace(),
+        std::process::id()
+    )
 }
 
 /// Whether a lease `holder` named by [`holder_name`] is a process of this
@@ -73,11 +90,18 @@ pub fn holder_name(what: &str) -> String {
 /// taken over at once instead of waiting for it to expire.
 #[must_use]
 pub fn holder_is_gone(holder: &str) -> bool {
-    let mut parts = holder.splitn(3, ':');
-    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+    let mut parts = holder.splitn(4, ':');
+    let (Some(host), Some(namespace), Some(pid)) = (parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
+    // Only a process this one can see for sure: same machine name, same PID
+    // namespace (containers sharing a name do not share one), `/proc` mounted.
+    let ours = pid_namespace();
     host == hostname()
+        && ours != "?"
+        && namespace == ours
+        && std::path::Path::new("/proc/self").exists()
         && pid.parse::<u32>().is_ok_and(|pid| {
             pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
         })

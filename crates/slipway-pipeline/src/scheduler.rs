@@ -119,8 +119,11 @@ impl Pipeline {
         let mut summary = RunSummary::default();
         // Tasks that waited this round; tried again when something ends.
         let mut parked: BTreeSet<TaskId> = BTreeSet::new();
+        // Set when the stop signal's sender is gone: nothing can stop us
+        // later, so this counts as a stop.
+        let mut orphaned = false;
         loop {
-            let stopping = *stop.borrow();
+            let stopping = orphaned || *stop.borrow();
             if !stopping {
                 let tasks = self.store.tasks(&TaskFilter::default()).await?;
                 let room = settings.agents.saturating_sub(busy.len());
@@ -140,11 +143,7 @@ impl Pipeline {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(POLL) => {}
-                    changed = stop.changed() => {
-                        if changed.is_err() {
-                            break;
-                        }
-                    }
+                    changed = stop.changed() => orphaned |= changed.is_err(),
                 }
                 parked.clear();
                 continue;
@@ -155,7 +154,10 @@ impl Pipeline {
             } else {
                 tokio::select! {
                     joined = running.join_next() => joined,
-                    _ = stop.changed() => continue,
+                    changed = stop.changed() => {
+                        orphaned |= changed.is_err();
+                        continue;
+                    }
                 }
             };
             let Some(joined) = joined else { continue };

@@ -517,6 +517,13 @@ impl Pipeline {
                  both sides' intent, and make the tests pass.",
             );
             prompt.untrusted("git status of your workspace", &status);
+        } else if std::fs::symlink_metadata(ws.dir.join(".git/MERGE_HEAD")).is_ok() {
+            // A run that stopped after staging was merged in: the merge is still open.
+            prompt.say(
+                "A merge of staging into your branch is still in progress: resolve every \
+                 conflict (files with <<<<<<< markers; `git status` lists them) keeping both \
+                 sides' intent, and make the tests pass.",
+            );
         }
         if let Some(back) = back {
             prompt.say(

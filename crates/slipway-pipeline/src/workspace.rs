@@ -25,6 +25,11 @@ const EXCLUDE: &str = "target/\n__pycache__/\n*.pyc\n.pytest_cache/\nnode_module
 /// The shell script that commits whatever the agent changed, run in the
 /// sandbox as the clone's owner. `$1` is the message.
 const COMMIT: &str = "set -e
+unresolved=$(git diff --name-only --diff-filter=U | while read -r f; do
+  if grep -qE '^(<<<<<<<|>>>>>>>)( |$)' \"$f\" 2>/dev/null; then echo \"$f\"; fi; done)
+if [ -n \"$unresolved\" ]; then
+  echo \"unresolved merge conflicts in: $unresolved\" >&2; exit 3
+fi
 git -c core.hooksPath=/dev/null add -A
 if [ ! -f .git/MERGE_HEAD ] && git diff --cached --quiet; then exit 0; fi
 git -c core.hooksPath=/dev/null -c commit.gpgsign=false commit -q --no-verify -m \"$1\"";
@@ -32,8 +37,11 @@ git -c core.hooksPath=/dev/null -c commit.gpgsign=false commit -q --no-verify -m
 /// The shell script that merges the staging bundle into the task's branch,
 /// in the sandbox; a conflict is left for the coder, with its markers.
 const MERGE_STAGING: &str = "set -e
-git fetch -q .git/slipway-staging.bundle refs/heads/staging:refs/remotes/slipway/staging
-git -c core.hooksPath=/dev/null merge -q --no-edit refs/remotes/slipway/staging >/dev/null 2>&1 || true
+git fetch -q .git/slipway-staging.bundle \"+refs/slipway/bundles/$1:refs/remotes/slipway/staging\"
+git -c core.hooksPath=/dev/null merge -q --no-edit \"$1\" >/dev/null 2>&1 || true
+if ! git merge-base --is-ancestor \"$1\" HEAD && [ \"$(cat .git/MERGE_HEAD 2>/dev/null)\" != \"$1\" ]; then
+  echo \"staging ($1) could not be merged into the branch\" >&2; git status --short >&2; exit 3
+fi
 git status --short";
 
 /// A task's clone and the commit it started from.
@@ -211,14 +219,20 @@ impl Pipeline {
         }
         std::fs::create_dir_all(&scratch)?;
         let bundle = scratch.join("staging.bundle");
-        self.repo.bundle(&bundle, "staging", &ws.base).await?;
+        self.repo.bundle(&bundle, &staging, &ws.base).await?;
         if self.sandbox.is_isolated() {
             hand_over(&scratch, &self.sandbox_user()?)?;
         }
         std::fs::rename(&bundle, git_dir.join("slipway-staging.bundle"))?;
         remove_dir(&scratch)?;
         let spec = self.spec(
-            vec!["sh".into(), "-c".into(), MERGE_STAGING.into()],
+            vec![
+                "sh".into(),
+                "-c".into(),
+                MERGE_STAGING.into(),
+                "sh".into(),
+                staging.to_string(),
+            ],
             &ws.dir,
             self.limits(Duration::from_mins(5)),
         )?;

@@ -792,3 +792,34 @@ fn a_merge_conflict_goes_back_to_the_coder_with_staging_merged_in() {
         "merged onto the moved staging"
     );
 }
+
+#[test]
+fn conflict_markers_left_in_place_are_never_committed() {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, "Set a to 5", "a");
+    straight(&fake, 1, "a/value.txt", "5\n");
+    run(&env, &repo, "1").ok();
+    repo.git(&["checkout", "-q", "-f", "staging"]);
+    repo.write("a/value.txt", "7\n");
+    repo.git(&["commit", "-qam", "seven"]);
+    repo.git(&["checkout", "-q", "-f", "main"]);
+    env.run(&repo, &["approve", "1"]).fails(1);
+    let reviewed = rev(&repo, "slipway/1");
+    // The coder answers without touching the conflicted file.
+    fake.route(&key(1, "coding"), [text("Nothing to do.")]);
+    let ran = run(&env, &repo, "1").fails(1);
+    assert!(
+        ran.stderr
+            .contains("unresolved merge conflicts in: a/value.txt"),
+        "{ran:#?}"
+    );
+    assert_eq!(state(&env, &repo, 1), "failed");
+    assert_eq!(
+        rev(&repo, "slipway/1"),
+        reviewed,
+        "nothing with markers was fetched back"
+    );
+}
