@@ -141,6 +141,15 @@ fn file_at(repo: &TempRepo, rev: &str, path: &str) -> String {
     repo.git(&["show", &format!("{rev}:{path}")])
 }
 
+/// Commits `content` at `path` on staging, as another approved task would have.
+fn commit_on_staging(repo: &TempRepo, path: &str, content: &str) {
+    repo.git(&["checkout", "-q", "-f", "staging"]);
+    repo.write(path, content);
+    repo.git(&["add", "-A"]);
+    repo.commit("meanwhile on staging");
+    repo.git(&["checkout", "-q", "-f", "main"]);
+}
+
 fn run(env: &Env, repo: &TempRepo, agents: &str) -> Run {
     env.run(repo, &["run", "--agents", agents, "--until-idle"])
 }
@@ -426,11 +435,11 @@ fn an_approval_whose_merge_breaks_the_tests_leaves_staging_alone() {
     run(&env, &repo, "1").ok();
     // Meanwhile staging gets a test that the task's value fails.
     let before = rev(&repo, "staging");
-    repo.git(&["checkout", "-q", "-f", "staging"]);
-    repo.write("b/test_a_is_small.sh", "grep -qx '[0-4]' a/value.txt\n");
-    repo.git(&["add", "-A"]);
-    repo.commit("a stays small");
-    repo.git(&["checkout", "-q", "main"]);
+    commit_on_staging(
+        &repo,
+        "b/test_a_is_small.sh",
+        "grep -qx '[0-4]' a/value.txt\n",
+    );
     let moved = rev(&repo, "staging");
     assert_ne!(before, moved);
 
@@ -753,10 +762,7 @@ fn a_merge_conflict_goes_back_to_the_coder_with_staging_merged_in() {
     straight(&fake, 1, "a/value.txt", "5\n");
     run(&env, &repo, "1").ok();
     // Meanwhile staging changes the same line.
-    repo.git(&["checkout", "-q", "-f", "staging"]);
-    repo.write("a/value.txt", "7\n");
-    repo.git(&["commit", "-qam", "seven"]);
-    repo.git(&["checkout", "-q", "-f", "main"]);
+    commit_on_staging(&repo, "a/value.txt", "7\n");
     let moved = rev(&repo, "staging");
 
     let bounced = env.run(&repo, &["approve", "1"]).fails(1);
@@ -802,10 +808,7 @@ fn conflict_markers_left_in_place_are_never_committed() {
     add_task(&env, &repo, "Set a to 5", "a");
     straight(&fake, 1, "a/value.txt", "5\n");
     run(&env, &repo, "1").ok();
-    repo.git(&["checkout", "-q", "-f", "staging"]);
-    repo.write("a/value.txt", "7\n");
-    repo.git(&["commit", "-qam", "seven"]);
-    repo.git(&["checkout", "-q", "-f", "main"]);
+    commit_on_staging(&repo, "a/value.txt", "7\n");
     env.run(&repo, &["approve", "1"]).fails(1);
     let reviewed = rev(&repo, "slipway/1");
     // The coder answers without touching the conflicted file.
