@@ -19,6 +19,7 @@ mod stages;
 mod state;
 mod test_counts;
 mod testing;
+mod trim;
 mod workspace;
 
 pub use agents::{AgentJob, Agents, Progress, Silent};
@@ -32,4 +33,5 @@ pub use proposal::{MAX_PROPOSED, PROPOSAL_HINT, ProposalError, ProposedTask, par
 pub use scheduler::{RunSettings, RunSummary, SCHEDULER_LEASE, pick};
 pub use stages::{Step, holder as seam_holder};
 pub use state::{AGENTS_FILE, STATE_BEGIN, STATE_END, render_state};
-pub use test_counts::{parse_test_counts, trim_failure};
+pub use test_counts::parse_test_counts;
+pub use trim::trim_failure;

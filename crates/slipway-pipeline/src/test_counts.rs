@@ -1,6 +1,6 @@
 //! Reading a test run's output: how many tests passed, failed and were
-//! skipped (for the testing gate), and the part of a red run worth showing
-//! the debugger.
+//! skipped, for the testing gate. What of a red run the debugger is shown
+//! is cut in `trim.rs`.
 //!
 //! The runners are told apart by their summary lines, tried in this order,
 //! most specific first; the first that appears wins:
@@ -35,7 +35,6 @@
 //! parsed by hand in one pass per format: no library knows these formats.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use slipway_types::TestCounts;
 
@@ -129,7 +128,7 @@ fn counted(item: &str) -> Option<(u64, &str)> {
 }
 
 /// Parses a count made of ASCII digits only (no sign, no spaces).
-fn number(text: &str) -> Option<u64> {
+pub(crate) fn number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -154,7 +153,7 @@ fn libtest_counts(lines: &[&str]) -> Option<TestCounts> {
 }
 
 /// `test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s`
-fn libtest_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn libtest_line(line: &str) -> Option<TestCounts> {
     let rest = line.trim().strip_prefix("test result: ")?;
     let (status, items) = rest.split_once(". ")?;
     if status != "ok" && status != "FAILED" {
@@ -179,7 +178,7 @@ fn libtest_line(line: &str) -> Option<TestCounts> {
 }
 
 /// `Summary [   0.123s] 10/12 tests run: 8 passed (1 slow, 1 flaky), 1 failed, 1 timed out, 2 skipped`
-fn nextest_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn nextest_line(line: &str) -> Option<TestCounts> {
     let rest = line.trim().strip_prefix("Summary [")?;
     let (_, rest) = rest.split_once(']')?;
     let (run, items) = rest.trim_start().split_once(" run: ")?;
@@ -238,7 +237,7 @@ fn split_outside_parens(text: &str) -> Vec<&str> {
 }
 
 /// `Tests:       1 failed, 2 skipped, 1 todo, 5 passed, 9 total` (or `5 of 9 total`)
-fn jest_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn jest_line(line: &str) -> Option<TestCounts> {
     let items = line.trim().strip_prefix("Tests:")?;
     let mut counts = TestCounts::default();
     let mut total = false;
@@ -262,7 +261,7 @@ fn jest_line(line: &str) -> Option<TestCounts> {
 }
 
 /// `Tests  2 failed | 5 passed | 1 skipped (8)`, or `Tests  no tests`
-fn vitest_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn vitest_line(line: &str) -> Option<TestCounts> {
     let rest = line.trim().strip_prefix("Tests")?;
     if !rest.starts_with(char::is_whitespace) {
         return None;
@@ -290,7 +289,7 @@ fn vitest_line(line: &str) -> Option<TestCounts> {
 
 /// `=== 3 passed, 1 failed, 2 skipped, 1 xfailed, 2 warnings in 0.12s ===`,
 /// `3 passed in 0.01s`, `no tests ran in 0.01s`
-fn pytest_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn pytest_line(line: &str) -> Option<TestCounts> {
     let inner = line.trim().trim_matches('=').trim();
     let (items, duration) = inner.rsplit_once(" in ")?;
     if !is_duration(duration) {
@@ -316,7 +315,7 @@ fn pytest_line(line: &str) -> Option<TestCounts> {
 }
 
 /// `0.12s`, `61.20s (0:01:01)`, `0.12 seconds`
-fn is_duration(text: &str) -> bool {
+pub(crate) fn is_duration(text: &str) -> bool {
     let text = match text.split_once(" (") {
         Some((head, clock)) if clock.ends_with(')') => head,
         Some(_) => return false,
@@ -333,7 +332,7 @@ fn is_duration(text: &str) -> bool {
 }
 
 /// What one line of `go test` output says.
-enum GoLine {
+pub(crate) enum GoLine {
     Pass,
     Fail,
     Skip,
@@ -345,7 +344,7 @@ enum GoLine {
     PackageEmpty,
 }
 
-fn go_line(line: &str) -> Option<GoLine> {
+pub(crate) fn go_line(line: &str) -> Option<GoLine> {
     if let Some(rest) = line.strip_prefix("--- ") {
         // Top level only: subtests are indented.
         let (verdict, rest) = rest.split_once(": ")?;
@@ -403,7 +402,7 @@ fn go_counts(lines: &[&str]) -> Option<TestCounts> {
 }
 
 /// `Results: 10 passed, 2 failed, 1 skipped` anywhere in a line.
-fn plain_line(line: &str) -> Option<TestCounts> {
+pub(crate) fn plain_line(line: &str) -> Option<TestCounts> {
     let words: Vec<&str> = line.split_whitespace().collect();
     (0..words.len()).find_map(|at| {
         let count = |i: usize| {
@@ -439,7 +438,7 @@ fn plain_line(line: &str) -> Option<TestCounts> {
 
 /// Returns `output` without terminal escape sequences (colours, cursor
 /// moves, hyperlinks). An unterminated sequence ends at the end of its line.
-fn strip_ansi(output: &str) -> Cow<'_, str> {
+pub(crate) fn strip_ansi(output: &str) -> Cow<'_, str> {
     if !output.contains('\u{1b}') {
         return Cow::Borrowed(output);
     }
@@ -496,212 +495,10 @@ fn strip_ansi(output: &str) -> Cow<'_, str> {
 
 /// What a terminal shows of a line rewritten with carriage returns: the
 /// last non-empty part.
-fn visible(line: &str) -> &str {
+pub(crate) fn visible(line: &str) -> &str {
     line.rsplit('\r')
         .find(|part| !part.is_empty())
         .unwrap_or_default()
-}
-
-/// Whether a line is a runner's summary (any format's).
-fn is_summary(line: &str) -> bool {
-    const PARSERS: [fn(&str) -> Option<TestCounts>; 6] = [
-        nextest_line,
-        libtest_line,
-        jest_line,
-        vitest_line,
-        pytest_line,
-        plain_line,
-    ];
-    PARSERS.iter().any(|parse| parse(line).is_some())
-        || matches!(go_line(line), Some(GoLine::PackageFail))
-        || line.trim_start().starts_with("Test Suites:")
-        || line.trim_start().starts_with("Test Files ")
-}
-
-/// Whether a line names a failure or an error: a failing test, a panic, a
-/// compiler error. The lines after it carry its message.
-fn is_failure_header(line: &str) -> bool {
-    let t = line.trim();
-    (t.starts_with("---- ") && t.ends_with(" ----"))
-        || (line.starts_with("test ") && t.ends_with(" ... FAILED"))
-        || t.contains("panicked at")
-        || t.starts_with("error[")
-        || t.starts_with("error:")
-        || t.starts_with("--- FAIL:")
-        || t.starts_with("panic:")
-        || t.starts_with("FAILED ")
-        || t.starts_with("ERROR ")
-        || (t.starts_with("___") && t.ends_with("___") && t.len() > 6)
-        || t.starts_with("● ")
-        || t.starts_with("FAIL ")
-        || t.starts_with("× ")
-        || t.starts_with("✕ ")
-        || ["TIMEOUT [", "SIGSEGV [", "SIGABRT [", "ABORT ["]
-            .iter()
-            .any(|prefix| t.starts_with(prefix))
-        || t.contains("AssertionError")
-        || t.starts_with("Traceback (most recent call last)")
-}
-
-/// Whether a line is a failure's message on its own: pytest's `E   ` lines,
-/// jest's expected and received values, go's `x_test.go:21: …` logs (which
-/// `go test -v` prints before the `--- FAIL:` line they belong to).
-fn is_message(line: &str) -> bool {
-    let t = line.trim_start();
-    line.starts_with("E ")
-        || t.starts_with("Expected:")
-        || t.starts_with("Received:")
-        || t.starts_with("left:")
-        || t.starts_with("right:")
-        || t.split_once(": ").is_some_and(|(place, _)| {
-            place
-                .rsplit_once("_test.go:")
-                .is_some_and(|(_, line_number)| number(line_number).is_some())
-        })
-}
-
-/// Lines after a failure header kept as its message.
-const CONTEXT_LINES: usize = 10;
-/// Longer lines are cut, keeping their start.
-const LINE_CAP: usize = 1_000;
-
-/// Returns what matters of a red test run within `max_bytes`: the summary
-/// lines, the failing tests' names with their panic and assertion messages,
-/// and as much of the tail as still fits. Lines are kept whole (but cut at
-/// 1,000 bytes) and in order; each run of left-out lines becomes one
-/// `[… N lines cut …]` line. Colour codes are removed. The result is never
-/// longer than `max_bytes`.
-#[must_use]
-pub fn trim_failure(output: &str, max_bytes: usize) -> String {
-    let text = strip_ansi(output);
-    if text.len() <= max_bytes {
-        return text.into_owned();
-    }
-    let lines: Vec<&str> = text.lines().map(visible).collect();
-    let shown: Vec<Cow<'_, str>> = lines.iter().map(|line| cap_line(line)).collect();
-    let mut picker = Picker::new(&shown, max_bytes);
-    for index in (0..lines.len()).rev().filter(|&i| is_summary(lines[i])) {
-        picker.add(index);
-    }
-    let headers: Vec<usize> = (0..lines.len())
-        .filter(|&i| is_failure_header(lines[i]))
-        .collect();
-    for &index in &headers {
-        picker.add(index);
-    }
-    for index in (0..lines.len()).filter(|&i| is_message(lines[i])) {
-        picker.add(index);
-    }
-    for &header in &headers {
-        let after = (header + 1..lines.len())
-            .take(CONTEXT_LINES)
-            .take_while(|&i| !is_failure_header(lines[i]));
-        for index in after {
-            picker.add(index);
-        }
-    }
-    for index in (0..lines.len()).rev() {
-        if !picker.add(index) {
-            break;
-        }
-    }
-    picker.render()
-}
-
-/// A line cut to [`LINE_CAP`] bytes on a character boundary.
-fn cap_line(line: &str) -> Cow<'_, str> {
-    if line.len() <= LINE_CAP {
-        return Cow::Borrowed(line);
-    }
-    let mut end = LINE_CAP;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{} […]", &line[..end]))
-}
-
-/// The marker that stands for `count` left-out lines.
-fn cut_marker(count: usize) -> String {
-    let noun = if count == 1 { "line" } else { "lines" };
-    format!("[… {count} {noun} cut …]")
-}
-
-/// The lines chosen so far, and the size of the text they make: every kept
-/// line and every gap's marker, each with a newline.
-struct Picker<'a> {
-    lines: &'a [Cow<'a, str>],
-    kept: BTreeSet<usize>,
-    size: usize,
-    max_bytes: usize,
-}
-
-impl<'a> Picker<'a> {
-    fn new(lines: &'a [Cow<'a, str>], max_bytes: usize) -> Self {
-        Self {
-            lines,
-            kept: BTreeSet::new(),
-            size: gap_size(lines.len()),
-            max_bytes,
-        }
-    }
-
-    /// Keeps line `index` when the text still fits; returns whether it is kept.
-    fn add(&mut self, index: usize) -> bool {
-        if self.kept.contains(&index) {
-            return true;
-        }
-        let start = self.kept.range(..index).next_back().map_or(0, |&i| i + 1);
-        let end = self
-            .kept
-            .range(index + 1..)
-            .next()
-            .copied()
-            .unwrap_or(self.lines.len());
-        let size = self.size - gap_size(end - start)
-            + gap_size(index - start)
-            + gap_size(end - index - 1)
-            + self.lines[index].len()
-            + 1;
-        // The text has no newline after its last piece.
-        if size > self.max_bytes + 1 {
-            return false;
-        }
-        self.kept.insert(index);
-        self.size = size;
-        true
-    }
-
-    fn render(&self) -> String {
-        if self.size > self.max_bytes + 1 {
-            return String::new();
-        }
-        let mut out = String::with_capacity(self.size);
-        let mut next = 0;
-        for &index in &self.kept {
-            if index > next {
-                out.push_str(&cut_marker(index - next));
-                out.push('\n');
-            }
-            out.push_str(&self.lines[index]);
-            out.push('\n');
-            next = index + 1;
-        }
-        if next < self.lines.len() {
-            out.push_str(&cut_marker(self.lines.len() - next));
-            out.push('\n');
-        }
-        out.pop();
-        out
-    }
-}
-
-/// Bytes a gap of `count` left-out lines takes: its marker and a newline.
-fn gap_size(count: usize) -> usize {
-    if count == 0 {
-        0
-    } else {
-        cut_marker(count).len() + 1
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use proptest::prelude::*;
 use slipway_types::TestCounts;
 
 use super::*;
+use crate::trim::{LINE_CAP, trim_failure};
 
 fn counts(passed: u64, failed: u64, skipped: u64) -> TestCounts {
     TestCounts {
