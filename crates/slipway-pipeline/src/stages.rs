@@ -394,28 +394,51 @@ impl Pipeline {
         let mut prompt = self.prompt(task, "plan_review").await?;
         prompt.say(&prompts::reviewer("plan"));
         prompt.untrusted("the plan", &plan);
-        let (findings, report) = match self.review(task, &ws, &mut prompt).await? {
+        self.review_and_judge(
+            task,
+            &ws,
+            &mut prompt,
+            None,
+            TaskState::Planning,
+            TaskState::Coding,
+        )
+        .await
+    }
+
+    /// Runs the reviewer of the stage the task is in, records its findings
+    /// (and the commit it judged, for code review) and moves the task: `on`
+    /// with no blocking finding, `back` with some, to a person past the passes.
+    async fn review_and_judge(
+        &self,
+        task: &Task,
+        ws: &Workspace,
+        prompt: &mut Prompt,
+        judged: Option<&Sha>,
+        back: TaskState,
+        on: TaskState,
+    ) -> Result<Step, PipelineError> {
+        let (findings, report) = match self.review(task, ws, prompt).await? {
             Ok(found) => found,
             Err(Ran::Stopped(result, reason)) => {
                 return self.to_person(task, result, &reason).await;
             }
             Err(_) => return Ok(Step::Cancelled),
         };
-        let mut result = StageResult::new(
-            task.id,
-            "plan_review",
-            true,
-            format!(
-                "{} finding(s), {} blocking",
-                findings.len(),
-                blocking_count(&findings)
-            ),
+        let mut summary = format!(
+            "{} finding(s), {} blocking",
+            findings.len(),
+            blocking_count(&findings)
         );
+        if let Some(sha) = judged {
+            summary.push_str("; judged ");
+            summary.push_str(&crate::workspace::short(sha));
+        }
+        let mut result = StageResult::new(task.id, task.state.as_str(), true, summary);
         result.body = report.text;
+        result.sha = judged.map(ToString::to_string);
         result.trace_id = Some(report.trace_id);
         result.findings = findings;
-        self.judged(task, result, TaskState::Planning, TaskState::Coding)
-            .await
+        self.judged(task, result, back, on).await
     }
 
     /// Sends a review stage's task to a person, or fails it where that move does not exist.
@@ -639,30 +662,15 @@ impl Pipeline {
             ),
             &diff,
         );
-        let (findings, report) = match self.review(task, &ws, &mut prompt).await? {
-            Ok(found) => found,
-            Err(Ran::Stopped(result, reason)) => {
-                return self.to_person(task, result, &reason).await;
-            }
-            Err(_) => return Ok(Step::Cancelled),
-        };
-        let mut result = StageResult::new(
-            task.id,
-            "code_review",
-            true,
-            format!(
-                "{} finding(s), {} blocking; judged {}",
-                findings.len(),
-                blocking_count(&findings),
-                crate::workspace::short(&head)
-            ),
-        );
-        result.body = report.text;
-        result.sha = Some(head.to_string());
-        result.trace_id = Some(report.trace_id);
-        result.findings = findings;
-        self.judged(task, result, TaskState::Coding, TaskState::Ready)
-            .await
+        self.review_and_judge(
+            task,
+            &ws,
+            &mut prompt,
+            Some(&head),
+            TaskState::Coding,
+            TaskState::Ready,
+        )
+        .await
     }
 
     /// The ownership gate's verdict counts as a code review pass.

@@ -141,6 +141,20 @@ fn file_at(repo: &TempRepo, rev: &str, path: &str) -> String {
     repo.git(&["show", &format!("{rev}:{path}")])
 }
 
+/// A project (on SQLite) whose task 1 in lane `a` set `a/value.txt` to
+/// `value` and is `ready`; the fake model and the environment come with it.
+fn ready_task(value: &str) -> (TempRepo, FakeModel, Env) {
+    let backend = Backend::Sqlite;
+    let repo = project(&backend);
+    let fake = FakeModel::start([]);
+    let env = Env::new(&fake, &backend);
+    add_task(&env, &repo, &format!("Set a to {value}"), "a");
+    straight(&fake, 1, "a/value.txt", &format!("{value}\n"));
+    run(&env, &repo, "1").ok();
+    assert_eq!(state(&env, &repo, 1), "ready");
+    (repo, fake, env)
+}
+
 /// Commits `content` at `path` on staging, as another approved task would have.
 fn commit_on_staging(repo: &TempRepo, path: &str, content: &str) {
     repo.git(&["checkout", "-q", "-f", "staging"]);
@@ -426,13 +440,7 @@ fn a_seam_change_waits_for_the_lease() {
 
 #[test]
 fn an_approval_whose_merge_breaks_the_tests_leaves_staging_alone() {
-    let backend = Backend::Sqlite;
-    let repo = project(&backend);
-    let fake = FakeModel::start([]);
-    let env = Env::new(&fake, &backend);
-    add_task(&env, &repo, "Set a to 5", "a");
-    straight(&fake, 1, "a/value.txt", "5\n");
-    run(&env, &repo, "1").ok();
+    let (repo, _fake, env) = ready_task("5");
     // Meanwhile staging gets a test that the task's value fails.
     let before = rev(&repo, "staging");
     commit_on_staging(
@@ -454,13 +462,7 @@ fn an_approval_whose_merge_breaks_the_tests_leaves_staging_alone() {
 
 #[test]
 fn approve_merges_the_reviewed_commit_not_where_the_branch_moved_since() {
-    let backend = Backend::Sqlite;
-    let repo = project(&backend);
-    let fake = FakeModel::start([]);
-    let env = Env::new(&fake, &backend);
-    add_task(&env, &repo, "Set a to 6", "a");
-    straight(&fake, 1, "a/value.txt", "6\n");
-    run(&env, &repo, "1").ok();
+    let (repo, _fake, env) = ready_task("6");
     let reviewed = rev(&repo, "slipway/1");
     // The task's branch moves after the review (as a clone's branch could).
     repo.git(&["checkout", "-q", "-f", "slipway/1"]);
@@ -729,13 +731,7 @@ fn a_workspace_gets_its_setup_and_copies_and_a_failed_setup_is_reported() {
 
 #[test]
 fn staging_checked_out_in_a_work_tree_is_not_moved_under_it() {
-    let backend = Backend::Sqlite;
-    let repo = project(&backend);
-    let fake = FakeModel::start([]);
-    let env = Env::new(&fake, &backend);
-    add_task(&env, &repo, "Set a to 3", "a");
-    straight(&fake, 1, "a/value.txt", "3\n");
-    run(&env, &repo, "1").ok();
+    let (repo, _fake, env) = ready_task("3");
     let staging = rev(&repo, "staging");
     // A second work tree of the main repository, on staging.
     let other = tempfile::tempdir().unwrap();
@@ -754,13 +750,7 @@ fn staging_checked_out_in_a_work_tree_is_not_moved_under_it() {
 
 #[test]
 fn a_merge_conflict_goes_back_to_the_coder_with_staging_merged_in() {
-    let backend = Backend::Sqlite;
-    let repo = project(&backend);
-    let fake = FakeModel::start([]);
-    let env = Env::new(&fake, &backend);
-    add_task(&env, &repo, "Set a to 5", "a");
-    straight(&fake, 1, "a/value.txt", "5\n");
-    run(&env, &repo, "1").ok();
+    let (repo, fake, env) = ready_task("5");
     // Meanwhile staging changes the same line.
     commit_on_staging(&repo, "a/value.txt", "7\n");
     let moved = rev(&repo, "staging");
@@ -801,13 +791,7 @@ fn a_merge_conflict_goes_back_to_the_coder_with_staging_merged_in() {
 
 #[test]
 fn conflict_markers_left_in_place_are_never_committed() {
-    let backend = Backend::Sqlite;
-    let repo = project(&backend);
-    let fake = FakeModel::start([]);
-    let env = Env::new(&fake, &backend);
-    add_task(&env, &repo, "Set a to 5", "a");
-    straight(&fake, 1, "a/value.txt", "5\n");
-    run(&env, &repo, "1").ok();
+    let (repo, fake, env) = ready_task("5");
     commit_on_staging(&repo, "a/value.txt", "7\n");
     env.run(&repo, &["approve", "1"]).fails(1);
     let reviewed = rev(&repo, "slipway/1");
