@@ -13,7 +13,7 @@ use slipway_llm::Provider;
 use slipway_pipeline::{AgentJob, Agents, Parts, Pipeline, PipelineError, Progress};
 use slipway_policy::{AgentRole, Grant, Ownership};
 use slipway_runtime::{Agent, Cancel, Quiet, RunReport, SubAgents, system_prompt};
-use slipway_sandbox::{Helper, Sandbox, SpecBuilder, User};
+use slipway_sandbox::{Helper, Sandbox};
 use slipway_store::Store;
 use slipway_tools::{Commands, ToolBox, Workspace};
 
@@ -23,6 +23,8 @@ use crate::project::Project;
 /// Runs the pipeline's agents with the project's configuration.
 pub(crate) struct ConfiguredAgents {
     config: Arc<Config>,
+    /// The project's root: the main repository, which no command may see.
+    root: std::path::PathBuf,
     store: Arc<dyn Store>,
     ownership: Arc<Ownership>,
     sandbox: Arc<Sandbox>,
@@ -76,10 +78,12 @@ impl ConfiguredAgents {
         let mut tools = ToolBox::new(workspace, grant, Arc::clone(&self.ownership));
         if job.role.writes_lane() && self.sandbox.is_isolated() {
             let settings = &self.config.sandbox;
-            let user = User::lookup(&settings.user)?;
-            let template = SpecBuilder::new(Vec::new(), &job.workdir, user)
-                .read_only(settings.read_only.iter().map(Into::into))
-                .pass_env(settings.env.iter().cloned());
+            let template = crate::commands::sandbox::spec_builder(
+                settings,
+                Vec::new(),
+                &job.workdir,
+                &self.root,
+            )?;
             let limits = crate::commands::sandbox::limits(settings, None);
             tools = tools.with_commands(Commands::new((*self.sandbox).clone(), template, limits));
         }
@@ -147,6 +151,7 @@ pub(crate) fn configured(
 ) -> Result<ConfiguredAgents> {
     Ok(ConfiguredAgents {
         config: Arc::new(project.config.clone()),
+        root: project.root.clone(),
         store,
         ownership: Arc::new(project.ownership()?),
         sandbox,
@@ -183,15 +188,13 @@ pub(crate) async fn pipeline(
         Confinement::None => Sandbox::unsandboxed(),
     });
     let repo = slipway_git::Repo::open(&project.root).await?;
-    let agents = Arc::new(ConfiguredAgents {
-        config: Arc::clone(&config),
-        store: Arc::clone(&store),
-        ownership: Arc::clone(&ownership),
-        sandbox: Arc::clone(&sandbox),
-        agents_md: std::fs::read_to_string(project.root.join("AGENTS.md")).ok(),
+    let agents = Arc::new(configured(
+        project,
+        Arc::clone(&store),
+        Arc::clone(&sandbox),
         scripted,
         cancel,
-    });
+    )?);
     Ok(Pipeline::new(Parts {
         store,
         repo,

@@ -88,7 +88,7 @@ impl Repo {
     /// Makes a scratch clone in `dir` with `sha` checked out, detached.
     pub async fn create_scratch(&self, dir: &Path, sha: &Sha) -> Result<(), GitError> {
         let dir = &absolute(dir)?;
-        self.clone_into(dir, None).await?;
+        self.clone_into(dir).await?;
         let done = Git::new(dir)
             .safe_directory(dir)
             .args(["checkout", "-q", "--detach", sha.as_str(), "--"])
@@ -99,24 +99,18 @@ impl Repo {
     }
 
     /// `git clone --shared --no-checkout --no-tags`, without templates (no
-    /// sample hooks), with `identity` written into the clone's config.
-    async fn clone_into(&self, dir: &Path, identity: Option<&Identity>) -> Result<(), GitError> {
-        let mut git = self.git().args([
-            "clone",
-            "-q",
-            "--shared",
-            "--no-checkout",
-            "--no-tags",
-            "--template=",
-        ]);
-        if let Some(identity) = identity {
-            git = git
-                .arg("--config")
-                .arg(format!("user.name={}", identity.name))
-                .arg("--config")
-                .arg(format!("user.email={}", identity.email));
-        }
-        git.arg("--")
+    /// sample hooks).
+    async fn clone_into(&self, dir: &Path) -> Result<(), GitError> {
+        self.git()
+            .args([
+                "clone",
+                "-q",
+                "--shared",
+                "--no-checkout",
+                "--no-tags",
+                "--template=",
+                "--",
+            ])
             .arg(self.root())
             .arg(dir)
             .run()

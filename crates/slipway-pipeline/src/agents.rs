@@ -38,10 +38,3 @@ pub trait Agents: Send + Sync {
 pub trait Progress: Send + Sync {
     fn note(&self, task: Option<TaskId>, text: &str);
 }
-
-/// Reports nothing.
-pub struct Silent;
-
-impl Progress for Silent {
-    fn note(&self, _task: Option<TaskId>, _text: &str) {}
-}

@@ -27,8 +27,6 @@ pub enum PipelineError {
         "another scheduler holds this project ({holder}, until {until}): stop it, or wait for its lease to expire"
     )]
     SchedulerBusy { holder: String, until: String },
-    #[error("the main working tree has uncommitted changes ({paths}): commit or stash them first")]
-    DirtyTree { paths: String },
     #[error("{0}")]
     Other(String),
 }

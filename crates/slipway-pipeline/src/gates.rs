@@ -1,15 +1,10 @@
 //! The gates' decisions, apart from the I/O around them: whether a test run
 //! is green, and whether a diff stays inside its task's lane and seams.
 
-use slipway_git::{Change, ChangeKind};
+use slipway_git::{Change, ChangeKind, MODE_SUBMODULE, MODE_SYMLINK};
 use slipway_policy::{AgentRole, Grant, Ownership, check_write};
 use slipway_sandbox::Exit;
 use slipway_types::{Finding, Severity, TestCounts};
-
-/// Git's mode of a symbolic link.
-const SYMLINK: u32 = 0o120_000;
-/// Git's mode of a submodule (a gitlink).
-const GITLINK: u32 = 0o160_000;
 
 /// What a test run says about the work.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,14 +91,14 @@ pub fn ownership_findings(
     for change in changes {
         let path = change.path.as_str();
         let added = change.status != ChangeKind::Deleted;
-        if added && change.new_mode == SYMLINK {
+        if added && change.new_mode == MODE_SYMLINK {
             findings.push(violation(
                 path,
                 "adds a symbolic link; commit the file itself",
             ));
             continue;
         }
-        if added && change.new_mode == GITLINK {
+        if added && change.new_mode == MODE_SUBMODULE {
             findings.push(violation(
                 path,
                 "adds a submodule; vendor the code or ask a person",

@@ -22,7 +22,7 @@ mod testing;
 mod trim;
 mod workspace;
 
-pub use agents::{AgentJob, Agents, Progress, Silent};
+pub use agents::{AgentJob, Agents, Progress};
 pub use error::PipelineError;
 pub use findings::{FindingsError, findings_schema_hint, parse_findings};
 pub use gates::{TestVerdict, judge_tests, ownership_findings};

@@ -14,7 +14,7 @@ use slipway_types::{NewRelease, Release, ReleaseKind, Severity, StageResult, Tas
 use crate::gates::{TestVerdict, judge_tests};
 use crate::pipeline::{fault, holder_is_gone, holder_name, identity};
 use crate::stages::finding;
-use crate::testing::counts_words;
+use crate::testing::{ASSIGNMENT_BYTES, counts_words};
 use crate::workspace::short;
 use crate::{Pipeline, PipelineError, trim_failure};
 
@@ -111,31 +111,29 @@ impl Pipeline {
             );
             let dir = self.scratch_dir(&format!("merge-{id}"));
             let run = self.suite_at(&dir, &merged).await?;
-            let verdict = judge_tests(&run.outcome.exit, run.counts, 0);
-            if let TestVerdict::Broken(why) = &verdict {
-                // Not the coder's to fix: the task stays ready.
-                return Err(PipelineError::Other(format!(
-                    "the tests could not run on the merge: {why}; task {id} stays ready"
-                )));
-            }
-            if verdict != TestVerdict::Green {
-                let why = match verdict {
-                    TestVerdict::Red(why) | TestVerdict::Broken(why) => why,
-                    TestVerdict::Green => String::new(),
-                };
-                let mut result = StageResult::new(
-                    id,
-                    "approve",
-                    false,
-                    format!("the tests fail on the merge into staging: {why}"),
-                );
-                result.body = trim_failure(&run.output, 12_000);
-                result.tests = run.counts;
-                result.sha = Some(merged.to_string());
-                let reason = format!("merge into staging red: {why}");
-                self.finish(&result, TaskState::Ready, TaskState::Coding, &reason)
-                    .await?;
-                return Ok(Approval::SentBack(reason));
+            match judge_tests(&run.outcome.exit, run.counts, 0) {
+                TestVerdict::Green => {}
+                TestVerdict::Broken(why) => {
+                    // Not the coder's to fix: the task stays ready.
+                    return Err(PipelineError::Other(format!(
+                        "the tests could not run on the merge: {why}; task {id} stays ready"
+                    )));
+                }
+                TestVerdict::Red(why) => {
+                    let mut result = StageResult::new(
+                        id,
+                        "approve",
+                        false,
+                        format!("the tests fail on the merge into staging: {why}"),
+                    );
+                    result.body = trim_failure(&run.output, ASSIGNMENT_BYTES);
+                    result.tests = run.counts;
+                    result.sha = Some(merged.to_string());
+                    let reason = format!("merge into staging red: {why}");
+                    self.finish(&result, TaskState::Ready, TaskState::Coding, &reason)
+                        .await?;
+                    return Ok(Approval::SentBack(reason));
+                }
             }
             if self.repo.move_branch("staging", &merged, &staging).await? {
                 fault("approve:moved");
@@ -429,7 +427,7 @@ impl Pipeline {
             .rev()
             .find(|e| e.to == task.state)
             .and_then(|e| e.from)
-            .filter(|s| TaskState::STAGES.contains(s))
+            .filter(|s| s.is_stage())
             .unwrap_or(TaskState::Planning);
         let position = |s: TaskState| TaskState::STAGES.iter().position(|x| *x == s);
         let to = from.unwrap_or(stopped_in);

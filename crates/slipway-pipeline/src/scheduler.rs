@@ -181,7 +181,7 @@ impl Pipeline {
                 Err(err) => {
                     self.progress.note(Some(id), &format!("error: {err}"));
                     let task = self.store.task(id).await?;
-                    if TaskState::STAGES.contains(&task.state) {
+                    if task.state.is_stage() {
                         parked.clear();
                         self.fail(&task, &format!("{err}")).await?;
                     } else {
@@ -219,8 +219,7 @@ impl Pipeline {
         loop {
             let step = self.advance(id).await?;
             match step {
-                Step::Moved(state)
-                    if state == TaskState::Planning || TaskState::STAGES.contains(&state) => {}
+                Step::Moved(state) if state.is_stage() => {}
                 other => return Ok(other),
             }
         }
@@ -240,14 +239,12 @@ pub fn pick<'a>(
     let state_of = |id: TaskId| tasks.iter().find(|t| t.id == id).map(|t| t.state);
     let mut lanes: BTreeSet<&str> = tasks
         .iter()
-        .filter(|t| TaskState::STAGES.contains(&t.state))
+        .filter(|t| t.state.is_stage())
         .map(|t| t.lane.as_str())
         .collect();
     let mut chosen: Vec<&Task> = tasks
         .iter()
-        .filter(|t| {
-            TaskState::STAGES.contains(&t.state) && !busy.contains(&t.id) && !parked.contains(&t.id)
-        })
+        .filter(|t| t.state.is_stage() && !busy.contains(&t.id) && !parked.contains(&t.id))
         .collect();
     for task in tasks.iter().filter(|t| {
         t.state == TaskState::Queued && !parked.contains(&t.id) && !busy.contains(&t.id)

@@ -64,7 +64,7 @@ fn failed_passes(records: &[StageRecord], stage: &str) -> usize {
 }
 
 /// Returns the records of `stage` since the task's last retry.
-fn since_retry<'a>(records: &'a [StageRecord], stage: &str) -> Vec<&'a StageRecord> {
+pub(crate) fn since_retry<'a>(records: &'a [StageRecord], stage: &str) -> Vec<&'a StageRecord> {
     let start = records
         .iter()
         .rposition(|r| r.result.stage == "retry")
@@ -83,7 +83,7 @@ impl Pipeline {
     /// Runs the stage `id` is in, once, and records where it went.
     pub async fn advance(&self, id: TaskId) -> Result<Step, PipelineError> {
         let task = self.store.task(id).await?;
-        if TaskState::STAGES.contains(&task.state) && !self.config.lanes.contains_key(&task.lane) {
+        if task.state.is_stage() && !self.config.lanes.contains_key(&task.lane) {
             let reason = format!(
                 "its lane `{}` is no longer in slipway.toml: move the task to a lane that exists",
                 task.lane

@@ -134,7 +134,7 @@ fn what_works(out: &mut String, tasks: &[Task], releases: &[Release]) {
 fn in_flight(out: &mut String, tasks: &[Task]) {
     let mut active: Vec<&Task> = tasks
         .iter()
-        .filter(|t| t.state == TaskState::Ready || TaskState::STAGES.contains(&t.state))
+        .filter(|t| t.state == TaskState::Ready || t.state.is_stage())
         .collect();
     active.sort_by_key(|t| (t.state != TaskState::Ready, t.id));
     let items: Vec<String> = active

@@ -21,7 +21,7 @@ const BASE_TESTS: &str = "base_tests";
 const GATE_OUTPUT_BYTES: usize = 16 << 20;
 
 /// The most of a failing run's output kept for the debugger.
-const ASSIGNMENT_BYTES: usize = 12_000;
+pub(crate) const ASSIGNMENT_BYTES: usize = 12_000;
 
 /// A test run: how it ended, its output, and the counts read from it.
 pub(crate) struct SuiteRun {
@@ -72,19 +72,11 @@ impl Pipeline {
             format!("the base {}", counts_words(run.counts)),
         );
         result.sha = Some(sha);
-        result.tests = run.counts;
-        // A base that does not run counts as passing none.
-        let passed = if run.outcome.exit.success() || run.counts.is_some() {
-            run.counts.map_or(0, |c| c.passed)
-        } else {
-            0
-        };
-        result.tests = Some(TestCounts {
-            passed,
-            ..run.counts.unwrap_or_default()
-        });
+        // A base whose counts cannot be read counts as passing none.
+        let counts = run.counts.unwrap_or_default();
+        result.tests = Some(counts);
         self.record(&result).await?;
-        Ok(passed)
+        Ok(counts.passed)
     }
 
     /// Checks `sha` out into a fresh scratch clone `dir`, hands it over,
@@ -160,16 +152,7 @@ impl Pipeline {
                 result.summary = format!("red: {why}; {}", counts_words(run.counts));
                 result.body = trim_failure(&run.output, ASSIGNMENT_BYTES);
                 let records = self.store.stage_results(task.id).await?;
-                let tries = records
-                    .iter()
-                    .skip(
-                        records
-                            .iter()
-                            .rposition(|r| r.result.stage == "retry")
-                            .map_or(0, |i| i + 1),
-                    )
-                    .filter(|r| r.result.stage == "debugging")
-                    .count();
+                let tries = crate::stages::since_retry(&records, "debugging").len();
                 let limit = usize::try_from(self.config.gates.debug_tries).unwrap_or(usize::MAX);
                 if tries >= limit {
                     (

@@ -12,7 +12,7 @@ mod trace;
 
 pub use pipeline::{
     Finding, NewRelease, Release, ReleaseKind, Severity, StageRecord, StageResult, TestCounts,
-    UnknownSeverity, blocking_count, stage_state, task_branch,
+    UnknownSeverity, blocking_count, task_branch,
 };
 pub use secret::{SECRET_NAME_PARTS, is_secret_name};
 pub use state::{LEGAL_TRANSITIONS, TaskState, TransitionError, UnknownState};

@@ -7,7 +7,6 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::state::TaskState;
 use crate::task::TaskId;
 use crate::trace::TraceId;
 
@@ -193,12 +192,6 @@ impl StageResult {
             findings: Vec::new(),
         }
     }
-}
-
-/// Returns the state name a stage result's `stage` stands for, when it is a state.
-#[must_use]
-pub fn stage_state(stage: &str) -> Option<TaskState> {
-    stage.parse().ok()
 }
 
 #[cfg(test)]

@@ -110,15 +110,28 @@ pub(crate) fn limits(settings: &SandboxSettings, timeout: Option<u64>) -> Limits
     }
 }
 
-fn spec_for(project: &Project, argv: Vec<String>, clone: &Path, limits: Limits) -> Result<Spec> {
-    let settings = &project.config.sandbox;
+/// Returns the sandbox of `argv` in the clone `clone` as `[sandbox]` sets
+/// it, never showing the project at `root` (nor its `.slipway/`) through a
+/// read-only directory.
+pub(crate) fn spec_builder(
+    settings: &SandboxSettings,
+    argv: Vec<String>,
+    clone: &Path,
+    root: &Path,
+) -> Result<SpecBuilder, slipway_sandbox::SandboxError> {
     let user = User::lookup(&settings.user)?;
     Ok(SpecBuilder::new(argv, clone, user)
         .read_only(settings.read_only.iter().map(Into::into))
         .pass_env(settings.env.iter().cloned())
-        .protect([project.root.clone()])
-        .limits(limits)
-        .build()?)
+        .protect([root.to_path_buf()]))
+}
+
+fn spec_for(project: &Project, argv: Vec<String>, clone: &Path, limits: Limits) -> Result<Spec> {
+    Ok(
+        spec_builder(&project.config.sandbox, argv, clone, &project.root)?
+            .limits(limits)
+            .build()?,
+    )
 }
 
 async fn run_command(project: &Project, args: RunArgs) -> Result<Outcome> {

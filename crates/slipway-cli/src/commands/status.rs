@@ -152,16 +152,26 @@ async fn spend(store: &dyn Store) -> Result<(Spend, Spend)> {
 async fn environments(root: &Path) -> Result<Environments, String> {
     let read = async {
         let repo = slipway_git::Repo::open(root).await?;
-        let envs = repo.ensure_environments().await?;
-        let behind = envs.staging != envs.production
-            && repo.is_ancestor(&envs.production, &envs.staging).await?;
-        Ok::<_, slipway_git::GitError>(Environments {
-            staging: envs.staging.to_string(),
-            production: envs.production.to_string(),
+        // A report writes nothing: the branches are read, never made.
+        let staging = repo.resolve("refs/heads/staging").await?;
+        let production = repo.resolve("refs/heads/production").await?;
+        let (Some(staging), Some(production)) = (staging, production) else {
+            return Ok(None);
+        };
+        let behind = staging != production && repo.is_ancestor(&production, &staging).await?;
+        Ok::<_, slipway_git::GitError>(Some(Environments {
+            staging: staging.to_string(),
+            production: production.to_string(),
             behind,
-        })
+        }))
     };
-    read.await.map_err(|e| e.to_string())
+    match read.await {
+        Ok(Some(envs)) => Ok(envs),
+        Ok(None) => {
+            Err("no staging or production branch yet: `slipway init` makes them".to_owned())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Returns the ready tasks (for `approve`), then those that need a person or failed.
