@@ -125,3 +125,107 @@ fn violation(path: &str, what: &str) -> Finding {
         location: path.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use slipway_git::{Change, ChangeKind, MODE_SUBMODULE, MODE_SYMLINK};
+    use slipway_policy::{LaneSpec, Ownership};
+    use slipway_sandbox::Exit;
+    use slipway_types::{Severity, TestCounts};
+
+    use super::{TestVerdict, judge_tests, ownership_findings};
+
+    fn counts(passed: u64, failed: u64) -> TestCounts {
+        TestCounts {
+            passed,
+            failed,
+            skipped: 0,
+        }
+    }
+
+    #[test]
+    fn a_test_run_is_green_only_when_all_pass_some_ran_and_none_were_lost() {
+        let red = |v: &TestVerdict| matches!(v, TestVerdict::Red(_));
+        let broken = |v: &TestVerdict| matches!(v, TestVerdict::Broken(_));
+        assert_eq!(
+            judge_tests(&Exit::Exited(0), Some(counts(5, 0)), 5),
+            TestVerdict::Green
+        );
+        assert!(red(&judge_tests(&Exit::Exited(1), Some(counts(4, 1)), 0)));
+        assert!(
+            red(&judge_tests(&Exit::Exited(0), Some(counts(0, 0)), 0)),
+            "none ran"
+        );
+        assert!(
+            red(&judge_tests(&Exit::Exited(0), Some(counts(3, 0)), 4)),
+            "fewer than the base"
+        );
+        assert!(
+            red(&judge_tests(&Exit::Exited(2), Some(counts(3, 0)), 0)),
+            "a failing exit"
+        );
+        assert!(red(&judge_tests(&Exit::Exited(0), None, 0)), "no counts");
+        assert!(red(&judge_tests(&Exit::TimedOut, Some(counts(3, 0)), 0)));
+        assert!(red(&judge_tests(
+            &Exit::OutputCapped,
+            Some(counts(3, 0)),
+            0
+        )));
+        assert!(red(&judge_tests(
+            &Exit::Signalled(9),
+            Some(counts(3, 0)),
+            0
+        )));
+        assert!(broken(&judge_tests(&Exit::Exited(127), None, 0)));
+        assert!(broken(&judge_tests(
+            &Exit::Exited(126),
+            Some(counts(3, 0)),
+            0
+        )));
+    }
+
+    fn change(status: ChangeKind, path: &str, new_mode: u32) -> Change {
+        Change {
+            status,
+            path: path.to_owned(),
+            old_mode: 0,
+            new_mode,
+        }
+    }
+
+    #[test]
+    fn the_ownership_gate_allows_the_lane_and_held_seams_only() {
+        let lanes = [
+            LaneSpec {
+                name: "api".into(),
+                owns: vec!["api/".into()],
+            },
+            LaneSpec {
+                name: "web".into(),
+                owns: vec!["web/".into()],
+            },
+        ];
+        let ownership = Ownership::new(&lanes, &["db/schema.sql".to_owned()]).unwrap();
+        let file = 0o100_644;
+        let changes = [
+            change(ChangeKind::Modified, "api/a.py", file),
+            change(ChangeKind::Added, "db/schema.sql", file),
+            change(ChangeKind::Deleted, "web/old.js", 0),
+            change(ChangeKind::Added, "api/link", MODE_SYMLINK),
+            change(ChangeKind::Added, "api/vendor", MODE_SUBMODULE),
+            change(ChangeKind::Modified, "slipway.toml", file),
+        ];
+        let held = ["db/schema.sql".to_owned()];
+        let found = ownership_findings(&changes, &ownership, "api", &held);
+        let places: Vec<&str> = found.iter().map(|f| f.location.as_str()).collect();
+        assert_eq!(
+            places,
+            ["web/old.js", "api/link", "api/vendor", "slipway.toml"]
+        );
+        assert!(found.iter().all(|f| f.severity == Severity::Critical));
+        // Without the seam's lease, the seam is outside too.
+        let found = ownership_findings(&changes[..2], &ownership, "api", &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].location, "db/schema.sql");
+    }
+}

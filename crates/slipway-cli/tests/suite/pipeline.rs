@@ -810,3 +810,46 @@ fn conflict_markers_left_in_place_are_never_committed() {
         "nothing with markers was fetched back"
     );
 }
+
+#[test]
+fn reject_sends_the_task_back_with_the_reason_and_retry_never_skips_a_gate() {
+    let (repo, fake, env) = ready_task("3");
+    env.run(&repo, &["reject", "1", "--why", "   "]).fails(2);
+    env.run(&repo, &["reject", "1", "--why", "use 4, the spec says so"])
+        .ok();
+    assert_eq!(state(&env, &repo, 1), "coding");
+    fake.route(
+        &key(1, "coding"),
+        [
+            write("f", "a/value.txt", "4\n"),
+            text("Now 4."),
+            write("g", "a/value.txt", "4\n"),
+            text("Still 4."),
+        ],
+    );
+    fake.route(&key(1, "code_review"), [text(HIGH), text(HIGH)]);
+    // The coder gets the reason; two blocking reviews use up the passes.
+    let ran = run(&env, &repo, "1").fails(1);
+    assert_eq!(state(&env, &repo, 1), "needs_human", "{ran:#?}");
+    let asked: String = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    assert!(
+        asked.contains("use 4, the spec says so"),
+        "the coder saw the reason"
+    );
+    // Stopped in code review: a retry may not skip past it, nor start a ready task.
+    let past = env
+        .run(&repo, &["task", "retry", "1", "--from", "ready"])
+        .fails(2);
+    assert!(
+        past.stderr.contains("cannot be retried from `ready`"),
+        "{past:#?}"
+    );
+    env.run(&repo, &["task", "retry", "1", "--from", "testing"])
+        .ok();
+    assert_eq!(state(&env, &repo, 1), "testing");
+    // The retry reset the passes: one clean review is enough now.
+    fake.route(&key(1, "code_review"), [text(CLEAN)]);
+    let ran = run(&env, &repo, "1").ok();
+    assert_eq!(state(&env, &repo, 1), "ready", "{ran:#?}");
+    env.run(&repo, &["task", "retry", "1"]).fails(2);
+}
