@@ -259,6 +259,28 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn events_after(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<slipway_types::TaskEvent>, $crate::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::rows::EventRow>($crate::sql::EVENTS_AFTER)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(self.ctx("cannot read events"))?;
+                $crate::rows::events(rows)
+            }
+
+            async fn last_event_id(&self) -> Result<i64, $crate::StoreError> {
+                let (id,): (i64,) = sqlx::query_as($crate::sql::LAST_EVENT_ID)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(self.ctx("cannot read events"))?;
+                Ok(id)
+            }
+
             async fn acquire_lease(
                 &self,
                 name: &str,
@@ -408,6 +430,20 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> Result<Vec<slipway_types::Trace>, $crate::StoreError> {
                 self.traces_newest(limit).await
+            }
+
+            async fn task_traces(
+                &self,
+                id: slipway_types::TaskId,
+            ) -> Result<Vec<slipway_types::Trace>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::TraceRow>($crate::sql::TRACES_OF_TASK)
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(self.ctx("cannot list the task's runs"))?
+                    .into_iter()
+                    .map($crate::rows::trace)
+                    .collect()
             }
 
             async fn trace(

@@ -72,6 +72,15 @@ pub(crate) const EVENTS: &str = concat!(
     " FROM task_events WHERE ($1 IS NULL OR task_id = $1) ORDER BY id"
 );
 
+/// Events with an id above `$1`, oldest first; binds the id and the limit.
+pub(crate) const EVENTS_AFTER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM task_events WHERE id > $1 ORDER BY id LIMIT $2"
+);
+
+pub(crate) const LAST_EVENT_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM task_events";
+
 /// Takes a free or expired lease, or renews one the holder has (keeping its
 /// `acquired_at` and generation); returns no row when someone else holds it.
 /// Taking a lease over raises its generation, the fencing token.
@@ -149,6 +158,13 @@ pub(crate) const TRACES: &str = concat!(
     "SELECT ",
     trace_columns!(),
     " FROM traces ORDER BY started_at DESC, id DESC LIMIT $1"
+);
+
+/// A task's runs, oldest first; binds the task id.
+pub(crate) const TRACES_OF_TASK: &str = concat!(
+    "SELECT ",
+    trace_columns!(),
+    " FROM traces WHERE task_id = $1 ORDER BY started_at, id"
 );
 
 pub(crate) const TRACE: &str = concat!("SELECT ", trace_columns!(), " FROM traces WHERE id = $1");

@@ -177,6 +177,13 @@ pub trait Store: Send + Sync {
     /// A task that does not exist has no events: [`StoreError::UnknownTask`].
     async fn events(&self, task: Option<TaskId>) -> Result<Vec<TaskEvent>, StoreError>;
 
+    /// Returns up to `limit` events of any task recorded after the event
+    /// `after` (by id), oldest first: what a live view has not seen yet.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<TaskEvent>, StoreError>;
+
+    /// Returns the id of the latest event, or 0 when there is none.
+    async fn last_event_id(&self) -> Result<i64, StoreError>;
+
     /// Takes the lease `name` for `holder` until `now + ttl`, when it is free
     /// or expired; renews it when `holder` already holds it; otherwise
     /// returns who holds it. One holder at a time, across processes and machines.
@@ -247,6 +254,9 @@ pub trait Store: Send + Sync {
 
     /// Returns the latest `limit` runs, newest first.
     async fn traces(&self, limit: u32) -> Result<Vec<Trace>, StoreError>;
+
+    /// Returns the runs of a task, oldest first (none for an unknown task).
+    async fn task_traces(&self, id: TaskId) -> Result<Vec<Trace>, StoreError>;
 
     /// Returns a run and its spans in the order they started, or
     /// [`StoreError::UnknownTrace`].

@@ -90,6 +90,14 @@ impl Store for Timed {
         self.inner.events(task).await
     }
 
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<TaskEvent>, StoreError> {
+        self.inner.events_after(after, limit).await
+    }
+
+    async fn last_event_id(&self) -> Result<i64, StoreError> {
+        self.inner.last_event_id().await
+    }
+
     async fn acquire_lease(
         &self,
         name: &str,
@@ -162,6 +170,10 @@ impl Store for Timed {
 
     async fn traces(&self, limit: u32) -> Result<Vec<Trace>, StoreError> {
         self.inner.traces(limit).await
+    }
+
+    async fn task_traces(&self, id: TaskId) -> Result<Vec<Trace>, StoreError> {
+        self.inner.task_traces(id).await
     }
 
     async fn trace(&self, id: &TraceId) -> Result<(Trace, Vec<Span>), StoreError> {

@@ -20,6 +20,7 @@ on_both_backends!(
     legal_and_illegal_transitions,
     expected_from_mismatch_is_a_conflict,
     events_are_append_only_and_ordered,
+    events_after_an_id_page_forward,
     replay_matches_state_after_random_sequences,
     leases_are_taken_held_and_renewed,
     leases_expire_and_are_released,
@@ -268,6 +269,30 @@ async fn expected_from_mismatch_is_a_conflict(db: &TestDb) {
         TaskState::Planning
     );
     assert_eq!(store.events(None).await.unwrap(), before);
+}
+
+async fn events_after_an_id_page_forward(db: &TestDb) {
+    let store = db.open().await;
+    assert_eq!(store.last_event_id().await.unwrap(), 0);
+    assert_eq!(store.events_after(0, 10).await.unwrap(), []);
+    let a = create(&*store, "a", "api").await;
+    let b = create(&*store, "b", "web").await;
+    store
+        .transition(a.id, &change(TaskState::Planning, None))
+        .await
+        .unwrap();
+    let all = store.events(None).await.unwrap();
+    assert_eq!(store.last_event_id().await.unwrap(), all[2].id);
+    assert_eq!(store.events_after(0, 10).await.unwrap(), all);
+    assert_eq!(store.events_after(0, 2).await.unwrap(), all[..2]);
+    assert_eq!(store.events_after(all[0].id, 10).await.unwrap(), all[1..]);
+    assert_eq!(store.events_after(all[2].id, 10).await.unwrap(), []);
+    assert_eq!(store.events_after(0, 0).await.unwrap(), []);
+    assert_eq!(
+        store.events_after(all[1].id, 10).await.unwrap()[0].task_id,
+        a.id
+    );
+    assert_ne!(a.id, b.id);
 }
 
 async fn events_are_append_only_and_ordered(db: &TestDb) {

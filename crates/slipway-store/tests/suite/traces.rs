@@ -18,6 +18,7 @@ use crate::suite::support::{Rng, TestDb, at, create, on_both_backends, us};
 on_both_backends!(
     traces_round_trip_and_finish,
     traces_are_listed_newest_first,
+    a_tasks_runs_are_listed_oldest_first,
     spans_form_a_tree_within_their_trace,
     span_parents_belong_to_the_same_trace,
     bodies_are_stored_once_and_linked_in_order,
@@ -217,6 +218,30 @@ async fn traces_are_listed_newest_first(db: &TestDb) {
     assert_eq!(store.traces(0).await.unwrap(), []);
     let newest = &store.traces(1).await.unwrap()[0];
     assert_eq!(newest, &stored(&new_trace(4, "coder", "openai:gpt-5", 30)));
+}
+
+async fn a_tasks_runs_are_listed_oldest_first(db: &TestDb) {
+    let store = db.open().await;
+    let a = create(&*store, "a", "api").await.id;
+    let b = create(&*store, "b", "web").await.id;
+    assert_eq!(store.task_traces(a).await.unwrap(), []);
+    for (n, task, seconds) in [
+        (1, Some(a), 30),
+        (2, Some(b), 10),
+        (3, None, 5),
+        (4, Some(a), 20),
+    ] {
+        let mut trace = new_trace(n, "coder", "openai:gpt-5", seconds);
+        trace.task_id = task;
+        store.start_trace(&trace).await.unwrap();
+    }
+    let ids = |traces: Vec<Trace>| traces.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.task_traces(a).await.unwrap()),
+        [trace_id(4), trace_id(1)]
+    );
+    assert_eq!(ids(store.task_traces(b).await.unwrap()), [trace_id(2)]);
+    assert_eq!(store.task_traces(TaskId(99)).await.unwrap(), []);
 }
 
 async fn spans_form_a_tree_within_their_trace(db: &TestDb) {
