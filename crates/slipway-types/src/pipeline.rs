@@ -14,6 +14,7 @@ use crate::trace::TraceId;
 /// back; medium and low are recorded and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     Critical,
     High,
@@ -67,6 +68,7 @@ impl FromStr for Severity {
 
 /// One problem a reviewer (or a gate, or a person rejecting) found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub severity: Severity,
     pub title: String,
@@ -87,6 +89,7 @@ pub fn blocking_count(findings: &[Finding]) -> usize {
 /// (`Store::finish_stage`), so that a stage result is never recorded without
 /// its move, nor the move without its result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageResult {
     pub task_id: TaskId,
     /// The stage (or gate) that ran: `planning`, `plan_review`, `coding`,
@@ -110,8 +113,10 @@ pub struct StageResult {
 
 /// A stage result as stored, with its id and time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageRecord {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     #[serde(flatten)]
     pub result: StageResult,
@@ -119,6 +124,7 @@ pub struct StageRecord {
 
 /// How many tests passed, failed and were skipped in one run of a suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestCounts {
     pub passed: u64,
     pub failed: u64,
@@ -128,6 +134,7 @@ pub struct TestCounts {
 /// Whether a promotion moved production forward or back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReleaseKind {
     Release,
     Rollback,
@@ -145,6 +152,7 @@ impl ReleaseKind {
 
 /// A release to record: production moved to `sha`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewRelease {
     pub kind: ReleaseKind,
     /// `N` of `release-N`: for a release, its own number (one more than the
@@ -163,8 +171,10 @@ pub struct NewRelease {
 
 /// A recorded move of production.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Release {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     #[serde(flatten)]
     pub release: NewRelease,

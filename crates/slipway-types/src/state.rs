@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Where a task is on its way from spec to production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskState {
     Queued,
     Planning,

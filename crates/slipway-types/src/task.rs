@@ -11,6 +11,7 @@ use crate::state::{TaskState, TransitionError};
 /// A task's number, unique within a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskId(pub i64);
 
 impl fmt::Display for TaskId {
@@ -38,6 +39,7 @@ impl FromStr for TaskId {
 
 /// A unit of work in one lane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: TaskId,
     pub title: String,
@@ -45,7 +47,9 @@ pub struct Task {
     pub lane: String,
     pub state: TaskState,
     pub depends_on: Vec<TaskId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
@@ -62,9 +66,11 @@ pub struct NewTask {
 ///
 /// The first event of a task has `from: None` and `to: queued`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskEvent {
     pub id: i64,
     pub task_id: TaskId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor: String,
     pub from: Option<TaskState>,

@@ -90,6 +90,7 @@ fn parse_hex_id(
 /// One run's id: 32 lowercase hex digits (16 random bytes), as in OpenTelemetry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceId(pub String);
 
 impl TraceId {
@@ -128,6 +129,7 @@ impl FromStr for TraceId {
 /// One span's id: 16 lowercase hex digits (8 random bytes), as in OpenTelemetry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanId(pub String);
 
 impl SpanId {
@@ -166,6 +168,7 @@ impl FromStr for SpanId {
 /// The id of a stored prompt or response body, shared by every span that sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentId(pub i64);
 
 impl fmt::Display for ContentId {
@@ -179,6 +182,7 @@ macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, $expected:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
@@ -261,6 +265,7 @@ named_enum!(
 /// thinking: it is already counted in `output` (both providers bill it as
 /// output) and is shown apart, never priced or added again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenCounts {
     pub input: u64,
     pub cache_read: u64,
@@ -310,6 +315,7 @@ impl Sum for TokenCounts {
 
 /// One run of an agent (or of an external agent seen through the model proxy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trace {
     pub id: TraceId,
     /// The task the run worked on; none for runs not started by the pipeline.
@@ -319,8 +325,10 @@ pub struct Trace {
     /// The model the run used, as configured: `provider:model`.
     pub model: String,
     pub status: SpanStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
     /// `None` while the run goes on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
     /// The sum over the run's model calls.
     pub tokens: TokenCounts,
@@ -331,6 +339,7 @@ pub struct Trace {
 
 /// One step of a run: a model call, a tool call, a compaction, the agent itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub id: SpanId,
     pub trace_id: TraceId,
@@ -340,7 +349,9 @@ pub struct Span {
     pub name: String,
     /// One of [`operations`]' names, or another the ingest saw.
     pub operation: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
     pub status: SpanStatus,
     pub error: Option<String>,
@@ -356,6 +367,7 @@ pub struct Span {
 
 /// A stored body and what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContentRef {
     pub kind: ContentKind,
     pub body: String,
