@@ -27,6 +27,9 @@ pub enum PipelineError {
         "another scheduler holds this project ({holder}, until {until}): stop it, or wait for its lease to expire"
     )]
     SchedulerBusy { holder: String, until: String },
+    /// What a person saw before pressing a gate's button moved on.
+    #[error("{0}")]
+    Changed(String),
     #[error("{0}")]
     Other(String),
 }

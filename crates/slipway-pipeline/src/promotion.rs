@@ -42,14 +42,65 @@ pub struct Released {
     pub kept: Vec<String>,
 }
 
+/// The change code review approved, as a person reads it before approving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewedChange {
+    /// The commit the task's work started from (or last merged staging at).
+    pub base: String,
+    /// The commit code review approved: what `approve` merges.
+    pub sha: String,
+    /// `git diff base sha`, cut at `max_bytes` with a note of what was cut.
+    pub diff: String,
+}
+
 impl Pipeline {
-    /// Merges the commit code review approved into staging, if the tests
-    /// pass on the merge.
-    pub async fn approve(&self, id: TaskId) -> Result<Approval, PipelineError> {
-        self.promoting(self.approve_held(id)).await
+    /// Returns the change the latest passed code review judged, or `None`
+    /// when no code review has passed.
+    pub async fn reviewed_change(
+        &self,
+        id: TaskId,
+        max_bytes: usize,
+    ) -> Result<Option<ReviewedChange>, PipelineError> {
+        let records = self.store.stage_results(id).await?;
+        let Some(at) = records
+            .iter()
+            .rposition(|r| r.result.stage == "code_review" && r.result.passed)
+        else {
+            return Ok(None);
+        };
+        let sha = |r: &slipway_types::StageRecord| {
+            r.result.sha.as_deref().and_then(|s| s.parse::<Sha>().ok())
+        };
+        let (Some(head), Some(base)) = (
+            sha(&records[at]),
+            records[..at]
+                .iter()
+                .rev()
+                .find(|r| r.result.stage == crate::workspace::WORKSPACE)
+                .and_then(sha),
+        ) else {
+            return Ok(None);
+        };
+        let diff = self.repo.diff_text(&base, &head, max_bytes).await?;
+        Ok(Some(ReviewedChange {
+            base: base.to_string(),
+            sha: head.to_string(),
+            diff,
+        }))
     }
 
-    async fn approve_held(&self, id: TaskId) -> Result<Approval, PipelineError> {
+    /// Merges the commit code review approved into staging, if the tests
+    /// pass on the merge. With `seen`, the reviewed commit must be that one
+    /// (the one the person looked at), else nothing moves.
+    pub async fn approve(&self, id: TaskId, seen: Option<&str>) -> Result<Approval, PipelineError> {
+        self.promoting(self.approve_held(id, seen)).await
+    }
+
+    async fn approve_held(
+        &self,
+        id: TaskId,
+        seen: Option<&str>,
+    ) -> Result<Approval, PipelineError> {
         self.refuse_checked_out("staging")?;
         self.task_in(
             id,
@@ -69,6 +120,7 @@ impl Pipeline {
         let reviewed: Sha = reviewed
             .parse()
             .map_err(|e| PipelineError::Other(format!("task {id}'s reviewed commit: {e}")))?;
+        changed_since_seen("task's reviewed commit", &reviewed, seen)?;
         for _ in 0..MERGE_ATTEMPTS {
             let staging = self.repo.ensure_environments().await?.staging;
             if self.repo.is_ancestor(&reviewed, &staging).await? {
@@ -212,14 +264,19 @@ impl Pipeline {
     }
 
     /// Fast-forwards production to staging, tags it `release-N` and records
-    /// the tasks it ships.
-    pub async fn release(&self, note: &str) -> Result<Released, PipelineError> {
-        self.promoting(self.release_held(note)).await
+    /// the tasks it ships. With `seen`, staging must be at that commit.
+    pub async fn release(&self, note: &str, seen: Option<&str>) -> Result<Released, PipelineError> {
+        self.promoting(self.release_held(note, seen)).await
     }
 
-    async fn release_held(&self, note: &str) -> Result<Released, PipelineError> {
+    async fn release_held(
+        &self,
+        note: &str,
+        seen: Option<&str>,
+    ) -> Result<Released, PipelineError> {
         self.refuse_checked_out("production")?;
         let envs = self.repo.ensure_environments().await?;
+        changed_since_seen("staging", &envs.staging, seen)?;
         let releases = self.store.releases().await?;
         let last = releases
             .iter()
@@ -314,13 +371,25 @@ impl Pipeline {
 
     /// Moves production back to release `to` (default: the release before
     /// the one production is at). Staging and the tasks stay as they are.
-    pub async fn rollback(&self, to: Option<i64>, note: &str) -> Result<Release, PipelineError> {
-        self.promoting(self.rollback_held(to, note)).await
+    /// With `seen`, production must be at that commit.
+    pub async fn rollback(
+        &self,
+        to: Option<i64>,
+        note: &str,
+        seen: Option<&str>,
+    ) -> Result<Release, PipelineError> {
+        self.promoting(self.rollback_held(to, note, seen)).await
     }
 
-    async fn rollback_held(&self, to: Option<i64>, note: &str) -> Result<Release, PipelineError> {
+    async fn rollback_held(
+        &self,
+        to: Option<i64>,
+        note: &str,
+        seen: Option<&str>,
+    ) -> Result<Release, PipelineError> {
         self.refuse_checked_out("production")?;
         let envs = self.repo.ensure_environments().await?;
+        changed_since_seen("production", &envs.production, seen)?;
         let releases = self.store.releases().await?;
         let current = envs.production.to_string();
         let number = if let Some(n) = to {
@@ -545,5 +614,17 @@ impl Pipeline {
             .collect();
         self.repo.push(remote, &specs).await?;
         Ok(())
+    }
+}
+
+/// Refuses a gate when `what` is no longer the commit the person saw.
+fn changed_since_seen(what: &str, now: &Sha, seen: Option<&str>) -> Result<(), PipelineError> {
+    match seen {
+        Some(seen) if seen != now.as_str() => Err(PipelineError::Changed(format!(
+            "the {what} is {} now, not {} as shown: look again before you press the button",
+            short(now),
+            seen.get(..12).unwrap_or(seen)
+        ))),
+        _ => Ok(()),
     }
 }

@@ -79,7 +79,7 @@ pub(crate) async fn approve(args: &ApproveArgs, global: &GlobalArgs) -> Result<O
         Confinement::Sandbox
     };
     let pipeline = open(global, confinement).await?;
-    match pipeline.approve(args.task).await? {
+    match pipeline.approve(args.task, None).await? {
         Approval::Staged(sha) => {
             println!(
                 "task {} is staged: staging is at {}",
@@ -110,7 +110,7 @@ pub(crate) async fn reject(args: &RejectArgs, global: &GlobalArgs) -> Result<Out
 
 pub(crate) async fn release(args: &ReleaseArgs, global: &GlobalArgs) -> Result<Outcome> {
     let pipeline = open(global, Confinement::None).await?;
-    let released = pipeline.release(&args.note).await?;
+    let released = pipeline.release(&args.note, None).await?;
     let r = &released.release.release;
     let tasks: Vec<String> = r.tasks.iter().map(ToString::to_string).collect();
     println!(
@@ -138,7 +138,7 @@ pub(crate) async fn rollback(args: &RollbackArgs, global: &GlobalArgs) -> Result
         None => None,
     };
     let pipeline = open(global, Confinement::None).await?;
-    let rolled = pipeline.rollback(to, &args.note).await?;
+    let rolled = pipeline.rollback(to, &args.note, None).await?;
     println!(
         "production is back at {} ({}); staging did not move",
         rolled.release.tag,
