@@ -16,6 +16,7 @@ pub(crate) mod sandbox;
 mod status;
 mod task;
 pub(crate) mod trace;
+mod up;
 
 use std::path::PathBuf;
 
@@ -99,6 +100,8 @@ pub(crate) enum Command {
     /// Keep AGENTS.md's State section true from the database
     #[command(subcommand)]
     Context(context::ContextCommand),
+    /// Serve the web UI and JSON API, and run the scheduler beside them
+    Up(up::UpArgs),
     /// Tour Slipway on a sample project it creates (no key, no network)
     Demo(demo::DemoArgs),
 }
@@ -112,6 +115,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<Outcome> {
         Command::Task(cmd) => block_on(task::run(cmd, global)),
         Command::Log(args) => block_on(log::run(&args, global)),
         Command::Demo(args) => demo::run(&args, global),
+        Command::Up(args) => block_on_threads(up::run(&args, global)),
         Command::Agent(cmd) => block_on(agent::run(cmd, global)),
         Command::Trace(cmd) => block_on(trace::run(cmd, global)),
         Command::Cost(args) => block_on(cost::run(&args, global)),

@@ -20,4 +20,5 @@ mod suite {
     mod store;
     mod task;
     mod trace;
+    pub(crate) mod up;
 }

@@ -163,7 +163,7 @@ fn set_up(dir: &Path, here: &str) -> Result<()> {
     Ok(())
 }
 
-/// Steps 5 to 11: the pipeline, the human gates, a release and a rollback.
+/// Steps 5 to 12: the pipeline, the human gates, a release, a task left ready, a rollback.
 fn rehearse(here: &str) -> Result<Outcome> {
     let slipway = |args: &[&str]| slipway_at(here, args);
     let confined = sandbox_available();
@@ -230,13 +230,23 @@ fn rehearse(here: &str) -> Result<Outcome> {
     )?;
     slipway(&["release", "--note", "count in the title"])?;
 
-    step("10. Roll production back to release-1; staging keeps both changes")?;
+    step("10. A third task, for the docs: it runs up to `ready` and waits for a person")?;
+    slipway(&[
+        "task",
+        "add",
+        "Document decrement in the README",
+        "--lane",
+        "docs",
+    ])?;
+    expect(run()?, Outcome::Success, "the third run")?;
+
+    step("11. Roll production back to release-1; staging keeps both changes")?;
     slipway(&["rollback"])?;
     slipway(&["releases"])?;
     slipway(&["log"])?;
     slipway(&["status"])?;
 
-    step("11. Every agent run is a trace of spans with tokens and cost, in plain SQL")?;
+    step("12. Every agent run is a trace of spans with tokens and cost, in plain SQL")?;
     slipway(&["trace", "list"])?;
     slipway(&["cost", "--by", "role"])?;
 
@@ -244,6 +254,10 @@ fn rehearse(here: &str) -> Result<Outcome> {
         "That was a rehearsal on a scripted model. The project stays in {here}: see a task with \
          `slipway -C {here} task show 1`, a run with `slipway -C {here} trace show ID --full` \
          (ids from `trace list`); the SQL behind the traces is in docs/tracing.md."
+    ))?;
+    output::line(format!(
+        "Next: `cd {here} && slipway up`, open http://127.0.0.1:7777/ and log in with the token it \
+         prints. Task 3 waits there for you to approve it, and you can release and roll back."
     ))?;
     Ok(Outcome::Success)
 }

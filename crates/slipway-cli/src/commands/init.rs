@@ -72,6 +72,13 @@ pub(crate) async fn run(_args: &InitArgs, global: &GlobalArgs) -> Result<Outcome
         write_config(&root, &config_path, &mut changes, &mut notes)?;
     }
 
+    if slipway_server::ensure_token(&root)?.1 {
+        changes.push(format!(
+            "created the access token {} (mode 0600) for `slipway up`",
+            slipway_server::TOKEN_FILE
+        ));
+    }
+
     for name in ENVIRONMENTS {
         if git::branch(&root, name)?.is_none() {
             git::create_branch(&root, name, &head)?;

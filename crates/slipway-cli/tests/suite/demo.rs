@@ -24,6 +24,7 @@ fn the_demo_rehearses_the_pipeline_from_plan_to_rollback() {
         "production is back at release-1",
         "Production was rolled back to release-1",
         "ROLE      RUNS",
+        "Task 3 waits there for you to approve it",
     ] {
         assert!(
             run.stdout.contains(expected),
@@ -40,6 +41,7 @@ fn the_demo_rehearses_the_pipeline_from_plan_to_rollback() {
         "task 1 · code_review → ready",
         "task 1 · ready → staged: approved: merge into staging green",
         "task 2 · code_review → ready",
+        "task 3 · code_review → ready",
     ] {
         assert!(
             run.stderr.contains(expected),
@@ -64,7 +66,7 @@ fn check_the_record(dir: &std::path::Path) {
         .iter()
         .map(|t| t["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["released", "released"]);
+    assert_eq!(states, ["released", "released", "ready"]);
     let shown = slipway_in(dir, &["task", "show", "1", "--json"], &[])
         .ok()
         .json();
@@ -113,7 +115,7 @@ fn check_the_record(dir: &std::path::Path) {
     let traces = slipway_in(dir, &["trace", "list", "--json"], &[])
         .ok()
         .json();
-    assert_eq!(traces.as_array().unwrap().len(), 11, "{traces:#}");
+    assert_eq!(traces.as_array().unwrap().len(), 15, "{traces:#}");
     assert!(
         traces
             .as_array()

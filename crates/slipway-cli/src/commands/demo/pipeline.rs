@@ -1,5 +1,5 @@
 //! The demo's agents: one scripted model per role, in process, answering
-//! the pipeline's stages for the sample's two tasks in the order they run.
+//! the pipeline's stages for the sample's three tasks in the order they run.
 //! Everything else is what `slipway run` uses: the stages and gates, the
 //! sandbox, git, the store and the recorder.
 
@@ -15,7 +15,7 @@ pub(super) const MODEL: &str = "scripted:demo";
 /// The price the demo gives its scripted model, in `slipway.toml` syntax.
 pub(super) const PRICE: &str = "\n[prices.\"scripted:demo\"]\ninput = 3.0\noutput = 15.0\ncache_read = 0.3\ncache_write = 3.75\n";
 
-/// Returns the scripted model of each role, for both of the demo's tasks.
+/// Returns the scripted model of each role, for the demo's three tasks.
 pub(super) fn scripted() -> BTreeMap<AgentRole, Arc<dyn Provider>> {
     let mut roles: BTreeMap<AgentRole, Arc<dyn Provider>> = BTreeMap::new();
     let mut add = |role: AgentRole, replies: Vec<ChatResponse>| {
@@ -26,7 +26,12 @@ pub(super) fn scripted() -> BTreeMap<AgentRole, Arc<dyn Provider>> {
     };
     add(
         AgentRole::Planner,
-        vec![answer(PLAN_1), answer(PLAN_2), answer(PLAN_WEB)],
+        vec![
+            answer(PLAN_1),
+            answer(PLAN_2),
+            answer(PLAN_WEB),
+            answer(PLAN_DOCS),
+        ],
     );
     add(
         AgentRole::Reviewer,
@@ -36,6 +41,8 @@ pub(super) fn scripted() -> BTreeMap<AgentRole, Arc<dyn Provider>> {
             answer(r#"{"findings": []}"#),
             answer(r#"{"findings": []}"#),
             answer(r#"{"findings": []}"#),
+            answer(r#"{"findings": []}"#),
+            answer(DOCS_REVIEW),
         ],
     );
     add(
@@ -56,6 +63,19 @@ pub(super) fn scripted() -> BTreeMap<AgentRole, Arc<dyn Provider>> {
                 ),
             )]),
             answer("The page title now shows the count."),
+            calls(vec![call(
+                "c4",
+                "edit_file",
+                &edit(
+                    "README.md",
+                    "A small counter service with a web page.\n",
+                    "A small counter service with a web page.\n\n\
+                     `increment(counters, name)` adds one to a counter; \
+                     `decrement(counters, name)` takes one away and stops at zero. \
+                     Both return the new value.\n",
+                ),
+            )]),
+            answer("The README now says what increment and decrement do."),
         ],
     );
     add(
@@ -113,6 +133,18 @@ const PLAN_WEB: &str = "Show the count in the page's title from `show` in web/ap
 
 ## Seams
 - none";
+
+const PLAN_DOCS: &str = "Say in README.md what `increment` and `decrement` do and return.
+
+## Test matrix
+- none: documentation only; the suite must stay green
+
+## Seams
+- none";
+
+const DOCS_REVIEW: &str = r#"{"findings": [
+  {"severity": "low", "title": "Show an example call", "detail": "A two-line example would help a first reader.", "location": "README.md"}
+]}"#;
 
 const SERVER_BUGGY: &str = "def increment(counters, name):
     counters[name] = counters.get(name, 0) + 1
