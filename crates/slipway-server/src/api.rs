@@ -108,6 +108,13 @@ pub(crate) fn query<T>(q: Result<axum::extract::Query<T>, QueryRejection>) -> Re
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
 }
 
+pub(crate) fn form<T>(
+    f: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, ApiError> {
+    f.map(|axum::Form(t)| t)
+        .map_err(|e| ApiError::bad_request(format!("bad form: {}", e.body_text())))
+}
+
 pub(crate) fn json<T>(j: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     j.map(|Json(t)| t).map_err(|e| {
         let status = e.status();

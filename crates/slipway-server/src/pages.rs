@@ -327,6 +327,30 @@ mod tests {
     }
 
     #[test]
+    fn no_page_writes_markup_unescaped() {
+        for (name, source) in [
+            ("board", include_str!("pages/board.rs")),
+            ("task", include_str!("pages/task.rs")),
+            ("run", include_str!("pages/run.rs")),
+            ("compare", include_str!("pages/compare.rs")),
+            ("cost", include_str!("pages/cost.rs")),
+            ("releases", include_str!("pages/releases.rs")),
+        ] {
+            assert!(
+                !source.contains("PreEscaped"),
+                "pages/{name}.rs uses PreEscaped"
+            );
+        }
+        let own = include_str!("pages.rs");
+        let code = own.split("#[cfg(test)]").next().unwrap();
+        assert_eq!(
+            code.matches("PreEscaped").count(),
+            1,
+            "only the module doc names it"
+        );
+    }
+
+    #[test]
     fn numbers_read_well() {
         assert_eq!(count(0), "0");
         assert_eq!(count(1234), "1,234");

@@ -4,7 +4,7 @@
 //! moves nothing.
 
 use axum::Extension;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
@@ -14,7 +14,7 @@ use slipway_types::{ReleaseKind, TaskState};
 
 use crate::AppState;
 use crate::api::gates::{ReleaseBody, RollbackBody, run_release, run_rollback};
-use crate::api::query;
+use crate::api::{form as parse_form, query};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pages::{PageResult, csrf_field, layout, shown, task_link, when};
@@ -152,8 +152,9 @@ pub(crate) struct ReleaseForm {
 
 pub(crate) async fn release(
     State(state): State<AppState>,
-    Form(form): Form<ReleaseForm>,
+    form: Result<Form<ReleaseForm>, FormRejection>,
 ) -> PageResult {
+    let form = parse_form(form)?;
     run_release(
         &state,
         ReleaseBody {
@@ -214,8 +215,9 @@ pub(crate) struct RollbackForm {
 
 pub(crate) async fn rollback(
     State(state): State<AppState>,
-    Form(form): Form<RollbackForm>,
+    form: Result<Form<RollbackForm>, FormRejection>,
 ) -> PageResult {
+    let form = parse_form(form)?;
     run_rollback(
         &state,
         RollbackBody {

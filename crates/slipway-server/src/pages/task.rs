@@ -4,7 +4,7 @@
 //! buttons, each behind a confirmation page.
 
 use axum::Extension;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
@@ -15,7 +15,7 @@ use slipway_types::{Severity, StageRecord, TaskId, TaskState};
 use crate::AppState;
 use crate::api::gates::{run_approve, run_reject};
 use crate::api::tasks::{TaskDetail, detail, review_passes};
-use crate::api::{query, task_id};
+use crate::api::{form as parse_form, query, task_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pages::{
@@ -305,8 +305,9 @@ pub(crate) struct ApproveForm {
 pub(crate) async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(form): Form<ApproveForm>,
+    form: Result<Form<ApproveForm>, FormRejection>,
 ) -> PageResult {
+    let form = parse_form(form)?;
     let id = task_id(&id)?;
     let done = run_approve(&state, id, Some(form.sha)).await?;
     Ok(Redirect::to(&format!("/tasks/{}?outcome={}", id.0, done.outcome)).into_response())
@@ -341,8 +342,9 @@ pub(crate) struct RejectForm {
 pub(crate) async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(form): Form<RejectForm>,
+    form: Result<Form<RejectForm>, FormRejection>,
 ) -> PageResult {
+    let form = parse_form(form)?;
     let id = task_id(&id)?;
     run_reject(&state, id, &form.why).await?;
     Ok(Redirect::to(&format!("/tasks/{}?outcome=rejected", id.0)).into_response())
