@@ -5,6 +5,7 @@
 mod suite {
     mod agent;
     mod agent_errors;
+    mod browser;
     mod budget;
     mod cli;
     mod config;

@@ -64,7 +64,9 @@ impl Pipeline {
         let records = self.store.stage_results(id).await?;
         let Some(at) = records
             .iter()
-            .rposition(|r| r.result.stage == "code_review" && r.result.passed)
+            .rposition(|r| {
+                r.result.stage == "code_review" && r.result.passed && r.result.sha.is_some()
+            })
         else {
             return Ok(None);
         };
@@ -162,7 +164,7 @@ impl Pipeline {
                 ),
             );
             let dir = self.scratch_dir(&format!("merge-{id}"));
-            let run = self.suite_at(&dir, &merged).await?;
+            let run = self.suite_at(&dir, &merged, None).await?;
             match judge_tests(&run.outcome.exit, run.counts, 0) {
                 TestVerdict::Green => {}
                 TestVerdict::Broken(why) => {

@@ -89,8 +89,14 @@ pub(crate) fn parse_id<T: FromStr>(what: &str, text: &str) -> Result<T, ApiError
 where
     T::Err: std::fmt::Display,
 {
-    text.parse::<T>()
-        .map_err(|e| ApiError::bad_request(format!("bad {what} `{}`: {e}", clean(text))))
+    text.parse::<T>().map_err(|e| {
+        // The parse error quotes the input again: keep its control characters out too.
+        ApiError::bad_request(format!(
+            "bad {what} `{}`: {}",
+            clean(text),
+            printable(&e.to_string())
+        ))
+    })
 }
 
 pub(crate) fn task_id(text: &str) -> Result<TaskId, ApiError> {
@@ -103,9 +109,16 @@ fn clean(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
+/// Returns `text` without control characters: parse errors quote the bad
+/// input, and a terminal escape in it must not reach whoever reads the message.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 pub(crate) fn query<T>(q: Result<axum::extract::Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|axum::extract::Query(t)| t)
-        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
+    q.map(|axum::extract::Query(t)| t).map_err(|e| {
+        ApiError::bad_request(format!("bad query string: {}", printable(&e.body_text())))
+    })
 }
 
 pub(crate) fn form<T>(
@@ -121,7 +134,7 @@ pub(crate) fn json<T>(j: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> 
         if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large()
         } else {
-            ApiError::bad_request(format!("bad JSON body: {}", e.body_text()))
+            ApiError::bad_request(format!("bad JSON body: {}", printable(&e.body_text())))
         }
     })
 }

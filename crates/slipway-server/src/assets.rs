@@ -54,4 +54,9 @@ pub(crate) fn router() -> Router<AppState> {
             "/assets/app.js",
             get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
         )
+        // Browsers ask for it on every page; there is none.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
 }

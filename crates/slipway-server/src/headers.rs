@@ -50,18 +50,25 @@ pub(crate) async fn secure(request: Request, next: Next) -> Response {
 /// whose POST comes from another origin.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    if state.loopback && !host_is_local(headers) {
-        return ApiError::bad_request(
+    let refused = if state.loopback && !host_is_local(headers) {
+        Some(ApiError::bad_request(
             "the Host header does not name this machine: open Slipway at http://127.0.0.1:PORT or http://localhost:PORT",
-        )
-        .into_response();
-    }
-    if request.method() != Method::GET && request.method() != Method::HEAD && !same_origin(headers)
+        ))
+    } else if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !same_origin(headers)
     {
-        return ApiError::forbidden("a cross-site request cannot press Slipway's buttons")
-            .into_response();
+        Some(ApiError::forbidden(
+            "a cross-site request cannot press Slipway's buttons",
+        ))
+    } else {
+        None
+    };
+    match refused {
+        Some(error) if request.uri().path().starts_with("/api/") => error.into_response(),
+        Some(error) => crate::pages::error_page(&error),
+        None => next.run(request).await,
     }
-    next.run(request).await
 }
 
 fn host_of(headers: &HeaderMap) -> Option<&str> {
@@ -87,12 +94,13 @@ fn host_is_local(headers: &HeaderMap) -> bool {
 
 /// Returns false when the browser says the request comes from another site
 /// or origin; requests without those headers (scripts) pass.
+///
+/// `Sec-Fetch-Site` wins when present: a page cannot forge it, and a
+/// same-origin form POST from a page sent with `Referrer-Policy: no-referrer`
+/// carries `Origin: null`.
 fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && site != "same-origin"
-        && site != "none"
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
     }
     match (
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
@@ -153,6 +161,13 @@ mod tests {
             ("origin", "http://localhost:3000")
         ])));
         assert!(!same_origin(&with(&[("sec-fetch-site", "same-site")])));
+        assert!(!same_origin(&with(&[("sec-fetch-site", "cross-site")])));
+        // What Chromium sends for a form on a page with `no-referrer`.
+        assert!(same_origin(&with(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "null"),
+            ("host", "127.0.0.1:7777")
+        ])));
         assert!(!same_origin(&with(&[("origin", "null")])));
     }
 }

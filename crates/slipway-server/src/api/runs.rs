@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
-use slipway_types::{ContentDirection, ContentKind, Span, SpanId, TaskId, Trace, TraceId};
+use slipway_types::{ContentDirection, ContentKind, Span, SpanId, Trace, TraceId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::api::{parse_id, query};
+use crate::api::{parse_id, query, task_id};
 use crate::error::{ApiError, ErrorBody};
 
 /// The most runs one list returns.
@@ -23,7 +23,9 @@ pub(crate) struct ListQuery {
     /// How many runs, newest first: 1 to 1000 (default 100).
     limit: Option<u32>,
     /// Only the runs of this task (then all of them, oldest first).
-    task: Option<TaskId>,
+    /// Parsed with `TaskId`'s `FromStr`: its `Deserialize` takes 0 and negatives.
+    #[param(value_type = Option<i64>)]
+    task: Option<String>,
 }
 
 /// A run and its spans in the order they started.
@@ -81,7 +83,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<Trace>>, ApiError> {
     let q = query(q)?;
     if let Some(task) = q.task {
-        return Ok(Json(state.store.task_traces(task).await?));
+        return Ok(Json(state.store.task_traces(task_id(&task)?).await?));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_RUNS).contains(&limit) {

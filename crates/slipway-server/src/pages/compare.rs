@@ -11,15 +11,16 @@ use serde::Deserialize;
 use slipway_types::{Span, TraceId, operations};
 
 use crate::AppState;
-use crate::api::query;
+use crate::api::{parse_id, query};
 use crate::auth::Caller;
 use crate::pages::run::{compare_form, span_us};
 use crate::pages::{PageResult, count, duration_us, layout, money, tokens};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CompareQuery {
-    a: Option<TraceId>,
-    b: Option<TraceId>,
+    /// Parsed with `TraceId`'s `FromStr`: its `Deserialize` does not check the form.
+    a: Option<String>,
+    b: Option<String>,
 }
 
 /// One step's figures.
@@ -63,8 +64,17 @@ fn steps(spans: &[Span]) -> Vec<&Span> {
 
 fn delta(a: i64, b: i64, show: impl Fn(i64) -> String) -> Markup {
     let d = b - a;
+    // One `class` attribute: maud writes `td.num class=…` as two, and a
+    // browser keeps only the first.
+    let mark = if worse(a, b) {
+        "num worse"
+    } else if d < 0 {
+        "num better"
+    } else {
+        "num"
+    };
     html! {
-        td.num class=(if worse(a, b) { "worse" } else if d < 0 { "better" } else { "" }) {
+        td class=(mark) {
             (if d > 0 { "+" } else { "" }) (show(d))
         }
     }
@@ -98,8 +108,10 @@ pub(crate) async fn page(
     q: Result<Query<CompareQuery>, QueryRejection>,
 ) -> PageResult {
     let q = query(q)?;
+    let trace = |t: Option<String>| t.map(|t| parse_id::<TraceId>("trace id", &t)).transpose();
+    let (a, b) = (trace(q.a)?, trace(q.b)?);
     let recent = state.store.traces(100).await?;
-    let (Some(a), Some(b)) = (q.a, q.b) else {
+    let (Some(a), Some(b)) = (a, b) else {
         let body = html! {
             h1 { "Compare two runs" }
             @if recent.len() < 2 { p.empty { "Two runs are needed." } }

@@ -87,7 +87,8 @@ pub(crate) fn span_us(start: jiff::Timestamp, end: jiff::Timestamp) -> i64 {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SpanQuery {
-    span: Option<SpanId>,
+    /// Parsed with `SpanId`'s `FromStr`: its `Deserialize` does not check the form.
+    span: Option<String>,
 }
 
 /// Returns each span's depth below the run's root.
@@ -130,7 +131,10 @@ pub(crate) async fn page(
     q: Result<Query<SpanQuery>, QueryRejection>,
 ) -> PageResult {
     let id: TraceId = parse_id("trace id", &id)?;
-    let open = query(q)?.span;
+    let open: Option<SpanId> = query(q)?
+        .span
+        .map(|s| parse_id("span id", &s))
+        .transpose()?;
     let (run, spans) = state.store.trace(&id).await?;
     let start = run.started_at.as_microsecond();
     let end = spans

@@ -95,14 +95,12 @@ pub(crate) async fn page(
         @if let Some(test) = latest(&d.stages, "testing") {
             section data-testid="tests" {
                 h2 { "Tests" }
-                p {
-                    (if test.result.passed { "green" } else { "red" }) ": " (test.result.summary)
-                    @if let Some(c) = test.result.tests {
-                        " — " (c.passed) " passed, " (c.failed) " failed, " (c.skipped) " skipped"
-                    }
-                }
+                p class=(if test.result.passed { "ok" } else { "bad" }) { (shown(&test.result.summary)) }
                 @if !test.result.body.is_empty() {
-                    p.hint { "The failing part of the output, trimmed." }
+                    p.hint {
+                        @if test.result.passed { "The end of the output." }
+                        @else { "What the debugger was given: the failing part of the output, trimmed." }
+                    }
                     pre.text { (shown(&test.result.body)) }
                 }
             }
@@ -181,7 +179,7 @@ fn diff(d: &TaskDetail, change: Option<&ReviewedChange>) -> Markup {
                 pre.diff { (shown(&change.diff)) }
             }
         }
-        @if let Some(report) = report {
+        @if let Some(report) = report.filter(|r| !r.result.body.trim().is_empty()) {
             section {
                 h2 { "Code reviewer's report" }
                 p.hint { "Written by the reviewer agent: untrusted text." }
