@@ -262,18 +262,21 @@ pub(crate) async fn require(
         && request.method() != Method::HEAD
         && let Some(expected) = caller.csrf.clone()
     {
-        {
-            let (checked, passed) = match csrf_of(request, &expected).await {
-                Ok(pair) => pair,
-                Err(response) => return response,
-            };
-            if !passed {
-                return ApiError::forbidden(
-                    "the form's CSRF token is missing or stale: reload the page and try again",
-                )
-                .into_response();
+        let refuse = |error: ApiError| {
+            if api {
+                error.into_response()
+            } else {
+                pages::error_page(&error)
             }
-            request = checked;
+        };
+        match csrf_of(request, &expected).await {
+            Ok((checked, true)) => request = checked,
+            Ok((_, false)) => {
+                return refuse(ApiError::forbidden(
+                    "the form's CSRF token is missing or stale: reload the page and try again",
+                ));
+            }
+            Err(error) => return refuse(error),
         }
     }
     request.extensions_mut().insert(caller);
@@ -282,7 +285,7 @@ pub(crate) async fn require(
 
 /// Returns the request (its body read and put back) and whether it carries
 /// `expected` as the `X-CSRF-Token` header or the `csrf` form field.
-async fn csrf_of(request: Request, expected: &str) -> Result<(Request, bool), Response> {
+async fn csrf_of(request: Request, expected: &str) -> Result<(Request, bool), ApiError> {
     if let Some(header) = request.headers().get("x-csrf-token") {
         let ok = same(header.as_bytes(), expected.as_bytes());
         return Ok((request, ok));
@@ -298,7 +301,7 @@ async fn csrf_of(request: Request, expected: &str) -> Result<(Request, bool), Re
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::too_large().into_response())?;
+        .map_err(|_| ApiError::too_large())?;
     let ok = form_field(&bytes, "csrf").is_some_and(|v| same(v.as_bytes(), expected.as_bytes()));
     Ok((Request::from_parts(parts, Body::from(bytes)), ok))
 }

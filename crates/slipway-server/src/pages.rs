@@ -245,8 +245,15 @@ fn hidden(c: char) -> bool {
 pub(crate) fn money(micros: Option<i64>) -> String {
     match micros {
         None => "unpriced".to_owned(),
-        Some(m) if m.abs() < 10_000 => format!("${:.4}", m as f64 / 1e6),
-        Some(m) => format!("${:.2}", m as f64 / 1e6),
+        Some(m) => {
+            let sign = if m < 0 { "-" } else { "" };
+            let dollars = m.unsigned_abs() as f64 / 1e6;
+            if m.unsigned_abs() < 10_000 {
+                format!("{sign}${dollars:.4}")
+            } else {
+                format!("{sign}${dollars:.2}")
+            }
+        }
     }
 }
 
@@ -358,6 +365,7 @@ mod tests {
         assert_eq!(money(None), "unpriced");
         assert_eq!(money(Some(1234)), "$0.0012");
         assert_eq!(money(Some(12_345_678)), "$12.35");
+        assert_eq!(money(Some(-1500)), "-$0.0015");
         assert_eq!(duration_us(999), "999 µs");
         assert_eq!(duration_us(1_500), "1.5 ms");
         assert_eq!(duration_us(2_500_000), "2.50 s");

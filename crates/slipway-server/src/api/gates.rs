@@ -186,6 +186,10 @@ pub(crate) async fn approve(
     let id = task_id(&id)?;
     let body = match body {
         Err(JsonRejection::MissingJsonContentType(_)) => ApproveBody::default(),
+        // An empty body with a JSON content type says nothing either.
+        Err(JsonRejection::JsonSyntaxError(e)) if e.body_text().contains("EOF while parsing") => {
+            ApproveBody::default()
+        }
         other => json(other)?,
     };
     Ok(Json(run_approve(&state, id, body.sha).await?))

@@ -24,11 +24,23 @@ pub(crate) struct CompareQuery {
 }
 
 /// One step's figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Figures {
     pub(crate) tokens: u64,
     pub(crate) latency_us: i64,
-    pub(crate) cost_micros: i64,
+    /// `None` when a price was unknown: never counted as 0.
+    pub(crate) cost_micros: Option<i64>,
+}
+
+impl Default for Figures {
+    /// A step that is not there: nothing spent.
+    fn default() -> Self {
+        Self {
+            tokens: 0,
+            latency_us: 0,
+            cost_micros: Some(0),
+        }
+    }
 }
 
 impl Figures {
@@ -36,7 +48,7 @@ impl Figures {
         Self {
             tokens: tokens(&span.tokens),
             latency_us: span.ended_at.map_or(0, |e| span_us(span.started_at, e)),
-            cost_micros: span.cost_micros.unwrap_or(0),
+            cost_micros: span.cost_micros,
         }
     }
 
@@ -44,7 +56,7 @@ impl Figures {
         Self {
             tokens: self.tokens + other.tokens,
             latency_us: self.latency_us + other.latency_us,
-            cost_micros: self.cost_micros + other.cost_micros,
+            cost_micros: self.cost_micros.zip(other.cost_micros).map(|(a, b)| a + b),
         }
     }
 }
@@ -80,6 +92,14 @@ fn delta(a: i64, b: i64, show: impl Fn(i64) -> String) -> Markup {
     }
 }
 
+/// The cost delta; none when either cost is unknown.
+fn cost_delta(a: Option<i64>, b: Option<i64>) -> Markup {
+    match a.zip(b) {
+        Some((a, b)) => delta(a, b, |d| money(Some(d))),
+        None => html! { td.num { "unpriced" } },
+    }
+}
+
 fn signed_count(n: i64) -> String {
     if n < 0 {
         format!("-{}", count(n.unsigned_abs()))
@@ -91,7 +111,7 @@ fn signed_count(n: i64) -> String {
 fn figures_cells(f: Option<Figures>) -> Markup {
     html! {
         @if let Some(f) = f {
-            td.num { (count(f.tokens)) } td.num { (duration_us(f.latency_us)) } td.num { (money(Some(f.cost_micros))) }
+            td.num { (count(f.tokens)) } td.num { (duration_us(f.latency_us)) } td.num { (money(f.cost_micros)) }
         } @else {
             td {} td {} td {}
         }
@@ -158,7 +178,7 @@ pub(crate) async fn page(
                         (figures_cells(fb))
                         (delta(as_i64(da.tokens), as_i64(db.tokens), signed_count))
                         (delta(da.latency_us, db.latency_us, duration_us_signed))
-                        (delta(da.cost_micros, db.cost_micros, |d| money(Some(d))))
+                        (cost_delta(da.cost_micros, db.cost_micros))
                     }
                 }
             }
@@ -170,7 +190,7 @@ pub(crate) async fn page(
                     (figures_cells(Some(total_b)))
                     (delta(as_i64(total_a.tokens), as_i64(total_b.tokens), signed_count))
                     (delta(total_a.latency_us, total_b.latency_us, duration_us_signed))
-                    (delta(total_a.cost_micros, total_b.cost_micros, |d| money(Some(d))))
+                    (cost_delta(total_a.cost_micros, total_b.cost_micros))
                 }
             }
         }
