@@ -94,9 +94,10 @@ fn delta(a: i64, b: i64, show: impl Fn(i64) -> String) -> Markup {
 
 /// The cost delta; none when either cost is unknown.
 fn cost_delta(a: Option<i64>, b: Option<i64>) -> Markup {
-    match a.zip(b) {
-        Some((a, b)) => delta(a, b, |d| money(Some(d))),
-        None => html! { td.num { "unpriced" } },
+    if let Some((a, b)) = a.zip(b) {
+        delta(a, b, |d| money(Some(d)))
+    } else {
+        html! { td.num { "unpriced" } }
     }
 }
 
