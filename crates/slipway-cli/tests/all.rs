@@ -20,6 +20,7 @@ mod suite {
     mod status;
     mod store;
     mod task;
+    mod tests_first;
     mod trace;
     pub(crate) mod up;
 }

@@ -98,6 +98,31 @@ impl Repo {
         cleanup_on_error(dir, done).await
     }
 
+    /// Makes a scratch clone of `sha` as [`Repo::create_scratch`] does, with
+    /// the files `paths` as they are in the commit `from` (each must exist
+    /// there). Paths are taken literally, never as patterns.
+    pub async fn create_scratch_overlay(
+        &self,
+        dir: &Path,
+        sha: &Sha,
+        from: &Sha,
+        paths: &[String],
+    ) -> Result<(), GitError> {
+        self.create_scratch(dir, sha).await?;
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let dir = &absolute(dir)?;
+        let done = Git::new(dir)
+            .safe_directory(dir)
+            .args(["--literal-pathspecs", "checkout", "-q", from.as_str(), "--"])
+            .args(paths)
+            .run()
+            .await
+            .map(drop);
+        cleanup_on_error(dir, done).await
+    }
+
     /// `git clone --shared --no-checkout --no-tags`, without templates (no
     /// sample hooks).
     async fn clone_into(&self, dir: &Path) -> Result<(), GitError> {

@@ -18,7 +18,9 @@ mod scheduler;
 mod stages;
 mod state;
 mod test_counts;
+mod test_results;
 mod testing;
+mod tests_first;
 mod trim;
 mod workspace;
 
@@ -34,4 +36,5 @@ pub use scheduler::{RunSettings, RunSummary, SCHEDULER_LEASE, pick};
 pub use stages::{Step, holder as seam_holder};
 pub use state::{AGENTS_FILE, STATE_BEGIN, STATE_END, render_state};
 pub use test_counts::parse_test_counts;
+pub use test_results::{TestOutcome, TestResult, parse_test_results};
 pub use trim::trim_failure;

@@ -62,12 +62,9 @@ impl Pipeline {
         max_bytes: usize,
     ) -> Result<Option<ReviewedChange>, PipelineError> {
         let records = self.store.stage_results(id).await?;
-        let Some(at) = records
-            .iter()
-            .rposition(|r| {
-                r.result.stage == "code_review" && r.result.passed && r.result.sha.is_some()
-            })
-        else {
+        let Some(at) = records.iter().rposition(|r| {
+            r.result.stage == "code_review" && r.result.passed && r.result.sha.is_some()
+        }) else {
             return Ok(None);
         };
         let sha = |r: &slipway_types::StageRecord| {

@@ -2,6 +2,7 @@
 //! counts read from the output and compared with the task's base, and the
 //! failure trimmed into a debugging assignment.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,11 +12,23 @@ use slipway_types::{StageResult, Task, TaskId, TaskState, TestCounts};
 
 use crate::gates::{TestVerdict, judge_tests};
 use crate::stages::Step;
+use crate::tests_first::{Stop, judge_on_base, new_tests, test_files};
 use crate::workspace::short;
-use crate::{Pipeline, PipelineError, parse_test_counts, trim_failure};
+use crate::{Pipeline, PipelineError, parse_test_counts, parse_test_results, trim_failure};
 
 /// The stage name of the record that holds the base's test counts.
 const BASE_TESTS: &str = "base_tests";
+
+/// How a base record's body begins when it lists the base's tests by name,
+/// one per line.
+const NAMES: &str = "tests by name:\n";
+
+/// What the base's run says: how many tests passed, and their names when
+/// the run listed them.
+struct BaseRun {
+    passed: u64,
+    names: Option<BTreeSet<String>>,
+}
 
 /// The least output a test gate lets a suite print before it is stopped.
 const GATE_OUTPUT_BYTES: usize = 16 << 20;
@@ -50,9 +63,15 @@ impl Pipeline {
         })
     }
 
-    /// Returns how many tests pass on the task's base, running them once
-    /// in a scratch clone and recording the answer.
-    async fn base_passed(&self, id: TaskId, base: &Sha) -> Result<u64, PipelineError> {
+    /// Returns how the tests ran on the task's base, running them once in a
+    /// scratch clone and recording the answer. With `names`, a record made
+    /// without the tests' names (before `tests_first` was on) is not enough.
+    async fn base_run(
+        &self,
+        id: TaskId,
+        base: &Sha,
+        names: bool,
+    ) -> Result<BaseRun, PipelineError> {
         let records = self.store.stage_results(id).await?;
         let sha = base.to_string();
         if let Some(known) = records
@@ -60,11 +79,25 @@ impl Pipeline {
             .rev()
             .find(|r| r.result.stage == BASE_TESTS && r.result.sha.as_deref() == Some(sha.as_str()))
         {
-            return Ok(known.result.tests.map_or(0, |t| t.passed));
+            let listed = known
+                .result
+                .body
+                .strip_prefix(NAMES)
+                .map(|list| list.lines().map(str::to_owned).collect());
+            if !names || listed.is_some() {
+                return Ok(BaseRun {
+                    passed: known.result.tests.map_or(0, |t| t.passed),
+                    names: listed,
+                });
+            }
         }
         self.note(id, "running the tests on the task's base, to compare");
         let dir = self.scratch_dir(&format!("base-{id}"));
-        let run = self.suite_at(&dir, base).await?;
+        let run = self.suite_at(&dir, base, None).await?;
+        let listed: BTreeSet<String> = parse_test_results(&run.output)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         let mut result = StageResult::new(
             id,
             BASE_TESTS,
@@ -75,20 +108,44 @@ impl Pipeline {
         // A base whose counts cannot be read counts as passing none.
         let counts = run.counts.unwrap_or_default();
         result.tests = Some(counts);
+        result.body = format!(
+            "{NAMES}{}",
+            listed
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         self.record(&result).await?;
-        Ok(counts.passed)
+        Ok(BaseRun {
+            passed: counts.passed,
+            names: Some(listed),
+        })
     }
 
-    /// Checks `sha` out into a fresh scratch clone `dir`, hands it over,
-    /// runs the suite there and removes the clone whatever happened.
-    pub(crate) async fn suite_at(&self, dir: &Path, sha: &Sha) -> Result<SuiteRun, PipelineError> {
+    /// Checks `sha` out into a fresh scratch clone `dir` (with the files of
+    /// `overlay` taken from its commit), hands it over, runs the suite there
+    /// and removes the clone whatever happened.
+    pub(crate) async fn suite_at(
+        &self,
+        dir: &Path,
+        sha: &Sha,
+        overlay: Option<(&Sha, &[String])>,
+    ) -> Result<SuiteRun, PipelineError> {
         if dir.exists() {
             std::fs::remove_dir_all(dir)?;
         }
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        self.repo.create_scratch(dir, sha).await?;
+        match overlay {
+            Some((from, paths)) => {
+                self.repo
+                    .create_scratch_overlay(dir, sha, from, paths)
+                    .await?;
+            }
+            None => self.repo.create_scratch(dir, sha).await?,
+        }
         let result = async {
             if self.sandbox.is_isolated() {
                 hand_over(dir, &self.sandbox_user()?)?;
@@ -110,7 +167,8 @@ impl Pipeline {
                 .await?;
             return Ok(Step::Moved(TaskState::NeedsHuman));
         }
-        let base_passed = self.base_passed(task.id, &ws.base).await?;
+        let first = self.config.gates.tests_first;
+        let base = self.base_run(task.id, &ws.base, first).await?;
         let head = self
             .repo
             .resolve(&format!(
@@ -132,14 +190,32 @@ impl Pipeline {
         // The suite runs on a fresh checkout of the fetched commit, never in
         // the agent's working tree: the counts belong to that commit.
         let dir = self.scratch_dir(&format!("test-{}", task.id));
-        let run = self.suite_at(&dir, &head).await?;
-        let verdict = judge_tests(&run.outcome.exit, run.counts, base_passed);
+        let run = self.suite_at(&dir, &head, None).await?;
+        let mut verdict = judge_tests(&run.outcome.exit, run.counts, base.passed);
+        let mut first_detail = None;
+        if first && verdict == TestVerdict::Green {
+            crate::pipeline::fault("before:tests_first");
+            match self
+                .tests_first(task.id, &ws.base, &head, &run, base.names.as_ref())
+                .await?
+            {
+                Ok(summary) => first_detail = Some(summary),
+                Err(Stop::Person(why)) => verdict = TestVerdict::Broken(why),
+                Err(Stop::Red(why, detail)) => {
+                    verdict = TestVerdict::Red(why);
+                    first_detail = Some(detail);
+                }
+            }
+        }
         let mut result = StageResult::new(task.id, "testing", verdict == TestVerdict::Green, "");
         result.tests = run.counts;
         result.sha = Some(head.to_string());
         let (to, reason) = match &verdict {
             TestVerdict::Green => {
                 result.summary = format!("green: {}", counts_words(run.counts));
+                if let Some(first) = &first_detail {
+                    result.summary = format!("{}; {first}", result.summary);
+                }
                 result.body = tail_lines(&run.output, 40);
                 (TaskState::CodeReview, "tests green".to_owned())
             }
@@ -150,7 +226,9 @@ impl Pipeline {
             }
             TestVerdict::Red(why) => {
                 result.summary = format!("red: {why}; {}", counts_words(run.counts));
-                result.body = trim_failure(&run.output, ASSIGNMENT_BYTES);
+                result.body = first_detail
+                    .clone()
+                    .unwrap_or_else(|| trim_failure(&run.output, ASSIGNMENT_BYTES));
                 let records = self.store.stage_results(task.id).await?;
                 let tries = crate::stages::since_retry(&records, "debugging").len();
                 let limit = usize::try_from(self.config.gates.debug_tries).unwrap_or(usize::MAX);
@@ -167,6 +245,45 @@ impl Pipeline {
         self.finish(&result, TaskState::Testing, to, &reason)
             .await?;
         Ok(Step::Moved(to))
+    }
+}
+
+impl Pipeline {
+    /// Checks the head's new tests against the base (docs/design/pipeline.md,
+    /// "Tests first"): `Ok` with a summary, or why not.
+    async fn tests_first(
+        &self,
+        id: TaskId,
+        base: &Sha,
+        head: &Sha,
+        run: &SuiteRun,
+        base_names: Option<&BTreeSet<String>>,
+    ) -> Result<Result<String, Stop>, PipelineError> {
+        let empty = BTreeSet::new();
+        let head_results = parse_test_results(&run.output);
+        let passed = run.counts.map_or(0, |c| c.passed);
+        let new = match new_tests(&head_results, passed, base_names.unwrap_or(&empty)) {
+            Ok(new) => new,
+            Err(stop) => return Ok(Err(stop)),
+        };
+        let changes = self.repo.changes(base, head).await?;
+        let files = test_files(&changes);
+        self.note(
+            id,
+            &format!(
+                "tests_first: running {} new test(s) on the base with {} test file(s) from {}",
+                new.len(),
+                files.len(),
+                short(head)
+            ),
+        );
+        let dir = self.scratch_dir(&format!("first-{id}"));
+        let on_base = self.suite_at(&dir, base, Some((head, &files))).await?;
+        Ok(judge_on_base(
+            &new,
+            &parse_test_results(&on_base.output),
+            &files,
+        ))
     }
 }
 

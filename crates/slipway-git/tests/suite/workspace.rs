@@ -262,6 +262,45 @@ async fn scratch_clones_are_detached_at_the_commit() {
 }
 
 #[tokio::test]
+async fn an_overlay_scratch_takes_only_the_named_files_from_the_other_commit() {
+    let t = TempRepo::with_files(&[("src/a.py", "one\n"), ("tests/t.py", "old\n")]);
+    let base = rev(&t, "HEAD");
+    t.write("src/a.py", "two\n")
+        .write("tests/t.py", "new\n")
+        .write("tests/*.py", "a star in a name\n")
+        .write("tests/added.py", "added\n")
+        .commit("head");
+    let head = rev(&t, "HEAD");
+    let repo = open(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("scratch");
+    repo.create_scratch_overlay(
+        &scratch,
+        &base,
+        &head,
+        &["tests/t.py".to_owned(), "tests/*.py".to_owned()],
+    )
+    .await
+    .unwrap();
+    let read = |p: &str| std::fs::read_to_string(scratch.join(p)).ok();
+    assert_eq!(read("src/a.py").as_deref(), Some("one\n"));
+    assert_eq!(read("tests/t.py").as_deref(), Some("new\n"));
+    // Taken literally: the star names one file, not a pattern.
+    assert_eq!(read("tests/*.py").as_deref(), Some("a star in a name\n"));
+    assert_eq!(read("tests/added.py"), None);
+    assert_eq!(git(&scratch, &["rev-parse", "HEAD"]), base.as_str());
+
+    // A path the other commit lacks fails, and leaves no directory behind.
+    let missing = dir.path().join("missing");
+    let err = repo
+        .create_scratch_overlay(&missing, &base, &head, &["nope.py".to_owned()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GitError::Failed { .. }), "{err}");
+    assert!(!missing.exists());
+}
+
+#[tokio::test]
 async fn making_workspaces_runs_no_hooks() {
     let t = TempRepo::with_files(&[("a.txt", "a\n")]);
     let marks = marker_dir();
