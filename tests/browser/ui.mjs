@@ -236,7 +236,7 @@ await step("approve", async () => {
   const before = git("rev-parse", "staging");
   await page.goto(at("/tasks/3"));
   await page.getByTestId("approve").click();
-  await page.waitForURL(at("/tasks/3/approve"));
+  await page.waitForURL(/\/tasks\/3\/approve\?sha=[0-9a-f]{40}$/);
   const sha = (await page.getByTestId("sha").innerText()).trim();
   check(/^[0-9a-f]{7,40}$/.test(sha), `the confirmation should show the commit to merge; it shows ${JSON.stringify(sha)}`);
   await shot("approve-confirm");

@@ -622,7 +622,10 @@ fn changed_since_seen(what: &str, now: &Sha, seen: Option<&str>) -> Result<(), P
         Some(seen) if seen != now.as_str() => Err(PipelineError::Changed(format!(
             "the {what} is {} now, not {} as shown: look again before you press the button",
             short(now),
-            seen.get(..12).unwrap_or(seen)
+            seen.chars()
+                .filter(|c| !c.is_control())
+                .take(12)
+                .collect::<String>()
         ))),
         _ => Ok(()),
     }

@@ -20,8 +20,10 @@ use crate::{Pipeline, PipelineError, parse_test_counts, parse_test_results, trim
 const BASE_TESTS: &str = "base_tests";
 
 /// How a base record's body begins when it lists the base's tests by name,
-/// one per line.
-const NAMES: &str = "tests by name:\n";
+/// one per line: with the test command that listed them.
+fn names_header(command: &str) -> String {
+    format!("tests by name, from `{command}`:\n")
+}
 
 /// What the base's run says: how many tests passed, and their names when
 /// the run listed them.
@@ -79,14 +81,19 @@ impl Pipeline {
             .rev()
             .find(|r| r.result.stage == BASE_TESTS && r.result.sha.as_deref() == Some(sha.as_str()))
         {
-            let listed = known
+            let passed = known.result.tests.map_or(0, |t| t.passed);
+            // Names count only from the same command, and only when the
+            // run listed at least as many tests as passed: a run made
+            // before `-v` was added, or cut short, lists too few.
+            let listed: Option<BTreeSet<String>> = known
                 .result
                 .body
-                .strip_prefix(NAMES)
-                .map(|list| list.lines().map(str::to_owned).collect());
+                .strip_prefix(&names_header(self.config.gates.tests.trim()))
+                .map(|list| list.lines().map(str::to_owned).collect())
+                .filter(|l: &BTreeSet<String>| l.len() as u64 >= passed);
             if !names || listed.is_some() {
                 return Ok(BaseRun {
-                    passed: known.result.tests.map_or(0, |t| t.passed),
+                    passed,
                     names: listed,
                 });
             }
@@ -109,7 +116,8 @@ impl Pipeline {
         let counts = run.counts.unwrap_or_default();
         result.tests = Some(counts);
         result.body = format!(
-            "{NAMES}{}",
+            "{}{}",
+            names_header(self.config.gates.tests.trim()),
             listed
                 .iter()
                 .map(String::as_str)

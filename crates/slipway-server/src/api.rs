@@ -111,7 +111,7 @@ fn clean(text: &str) -> String {
 
 /// Returns `text` without control characters: parse errors quote the bad
 /// input, and a terminal escape in it must not reach whoever reads the message.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn form<T>(
     f: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
 ) -> Result<T, ApiError> {
     f.map(|axum::Form(t)| t)
-        .map_err(|e| ApiError::bad_request(format!("bad form: {}", e.body_text())))
+        .map_err(|e| ApiError::bad_request(format!("bad form: {}", printable(&e.body_text()))))
 }
 
 pub(crate) fn json<T>(j: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

@@ -27,24 +27,25 @@ impl Gates {
         F: Future<Output = Result<T, ApiError>> + Send + 'static,
     {
         let Ok(turn) = std::sync::Arc::clone(&self.turn).try_lock_owned() else {
-            let running = self.running().unwrap_or_default();
+            let running = self.running().unwrap_or_else(|| "another gate".to_owned());
             return Err(ApiError::conflict(format!(
                 "{running} is still running: wait for it, then look again"
             )));
         };
         *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(what);
-        let me = std::sync::Arc::clone(self);
+        let label = Clear(std::sync::Arc::clone(self));
         let job = tokio::spawn(async move {
-            let result = work.await;
-            *me.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
-            drop(turn);
-            result
+            // Cleared however the work ends, a panic included.
+            let _label = label;
+            let _turn = turn;
+            work.await
         });
         job.await
             .map_err(|e| ApiError::internal(format!("the gate's task failed: {e}")))?
     }
 
     /// Returns what gate is running, if any.
+    #[must_use]
     pub(crate) fn running(&self) -> Option<String> {
         self.running
             .lock()
@@ -55,5 +56,18 @@ impl Gates {
     /// Waits until no gate runs.
     pub(crate) async fn wait_idle(&self) {
         drop(self.turn.lock().await);
+    }
+}
+
+/// Clears the running gate's label when dropped.
+struct Clear(std::sync::Arc<Gates>);
+
+impl Drop for Clear {
+    fn drop(&mut self) {
+        *self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 }

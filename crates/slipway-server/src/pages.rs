@@ -205,17 +205,16 @@ pub(crate) fn shown(text: &str) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' {
-            // CSI: ESC [ parameters… final byte in @..~; others: ESC and one char.
-            if chars.next_if_eq(&'[').is_some() {
-                for n in chars.by_ref() {
-                    if ('@'..='~').contains(&n) {
-                        break;
-                    }
+            // Only a well-formed, short CSI sequence (colours, cursor moves)
+            // is dropped; anything else shows its ESC, so that an escape
+            // cannot swallow the text after it.
+            let rest: String = chars.clone().take(34).collect();
+            if let Some(len) = csi_len(&rest) {
+                for _ in 0..len {
+                    chars.next();
                 }
-            } else {
-                chars.next();
+                continue;
             }
-            continue;
         }
         if (c.is_control() && c != '\n' && c != '\t') || hidden(c) {
             let _ = write!(out, "⟨U+{:04X}⟩", u32::from(c));
@@ -224,6 +223,28 @@ pub(crate) fn shown(text: &str) -> String {
         }
     }
     out
+}
+
+/// Returns how many characters after an ESC make a CSI sequence: `[`,
+/// parameter bytes `0-?`, intermediate bytes ` -/`, one final byte `@-~`,
+/// at most 32 in all.
+fn csi_len(after_esc: &str) -> Option<usize> {
+    let mut chars = after_esc.chars();
+    if chars.next() != Some('[') {
+        return None;
+    }
+    let mut len = 1;
+    let mut intermediate = false;
+    for c in chars.take(32) {
+        len += 1;
+        match c {
+            '0'..='?' if !intermediate => {}
+            ' '..='/' => intermediate = true,
+            '@'..='~' => return Some(len),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Characters that show nothing or reorder what follows.
@@ -315,6 +336,9 @@ mod tests {
         assert_eq!(shown("a\u{202E}b"), "a⟨U+202E⟩b");
         assert_eq!(shown("x\u{200B}y"), "x⟨U+200B⟩y");
         assert_eq!(shown("\u{1b}[31mred\u{1b}[0m"), "red");
+        // A bare or broken escape cannot swallow what follows it.
+        assert_eq!(shown("a\u{1b}[\n}\n}\nb"), "a⟨U+001B⟩[\n}\n}\nb");
+        assert_eq!(shown("\u{1b}]0;title\u{7}x"), "⟨U+001B⟩]0;title⟨U+0007⟩x");
         assert_eq!(shown("bell\u{7}"), "bell⟨U+0007⟩");
         assert_eq!(shown("line\n\tnext"), "line\n\tnext");
         assert_eq!(shown("<img src=x>"), "<img src=x>");

@@ -84,10 +84,15 @@ pub(crate) async fn run(args: &UpArgs, global: &GlobalArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot listen on {}: is another `slipway up` running there? pass --listen ADDR:PORT", args.listen))?;
     let addr = listener.local_addr()?;
     println!("Slipway is up at http://{addr}/");
-    println!(
-        "log in with the token {token} (it is in {})",
-        slipway_server::TOKEN_FILE
-    );
+    if loopback {
+        println!(
+            "log in with the token {token} (it is in {})",
+            slipway_server::TOKEN_FILE
+        );
+    } else {
+        // What a server others reach prints often ends up in shared logs.
+        println!("log in with the token in {}", slipway_server::TOKEN_FILE);
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = if args.no_run {

@@ -184,4 +184,23 @@ fn tests_not_listed_by_name_stop_for_a_person() {
         runs.last().unwrap().contains("not listed by name"),
         "{runs:?}"
     );
+
+    // The person makes the command list tests; the base's record without
+    // names is not trusted, so the base runs again and the gate passes.
+    let path = repo.join("slipway.toml");
+    let text = fs::read_to_string(&path).unwrap().replace(
+        "tests = \"python3 -m unittest discover\"",
+        "tests = \"python3 -m unittest discover -v\"",
+    );
+    fs::write(&path, text).unwrap();
+    env.run(&repo, &["task", "retry", "1"]).ok();
+    env.run(&repo, &["run", "--until-idle"]).ok();
+    assert_eq!(show(&env, &repo)["task"]["state"], "ready");
+    let runs = testing(&env, &repo);
+    assert!(
+        runs.last()
+            .unwrap()
+            .contains("1 new test(s) fail on the base"),
+        "{runs:?}"
+    );
 }

@@ -44,6 +44,8 @@ struct Cursor {
     sent: BTreeSet<i64>,
     pending: VecDeque<TaskEvent>,
     poll: Duration,
+    /// The last read was a full batch.
+    behind: bool,
     stopping: tokio::sync::watch::Receiver<bool>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
@@ -62,16 +64,22 @@ impl Cursor {
             if *self.stopping.borrow() {
                 return None;
             }
-            tokio::select! {
-                () = tokio::time::sleep(self.poll) => {}
-                _ = self.stopping.changed() => return None,
+            if !self.behind {
+                tokio::select! {
+                    () = tokio::time::sleep(self.poll) => {}
+                    _ = self.stopping.changed() => return None,
+                }
             }
             match self
                 .store
                 .events_after((self.high - WINDOW).max(0), BATCH)
                 .await
             {
-                Ok(events) => self.take(events),
+                Ok(events) => {
+                    // A full batch: there may be more, so read again at once.
+                    self.behind = events.len() >= BATCH as usize;
+                    self.take(events);
+                }
                 Err(e) => {
                     ApiError::internal(format!("the live stream cannot read events: {e}"));
                     return None;
@@ -122,10 +130,9 @@ pub(crate) async fn stream(
     let permit = Arc::clone(&state.streams)
         .try_acquire_owned()
         .map_err(|_| ApiError::unavailable("too many live streams are open: close a tab"))?;
-    let high = match last {
-        Some(id) => id.max(0),
-        None => state.store.last_event_id().await?,
-    };
+    let latest = state.store.last_event_id().await?;
+    // A start beyond the latest event would wait for ids that may never come.
+    let high = last.map_or(latest, |id| id.clamp(0, latest));
     let cursor = Cursor {
         store: Arc::clone(&state.store),
         high,
@@ -133,6 +140,7 @@ pub(crate) async fn stream(
         sent: ((high - WINDOW).max(0)..=high).collect(),
         pending: VecDeque::new(),
         poll: state.poll,
+        behind: false,
         stopping: state.stopping.clone(),
         _permit: permit,
     };

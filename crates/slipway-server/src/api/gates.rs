@@ -181,16 +181,27 @@ pub(crate) async fn run_rollback(
 pub(crate) async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<ApproveBody>, JsonRejection>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ApproveOutcome>, ApiError> {
     let id = task_id(&id)?;
-    let body = match body {
-        Err(JsonRejection::MissingJsonContentType(_)) => ApproveBody::default(),
-        // An empty body with a JSON content type says nothing either.
-        Err(JsonRejection::JsonSyntaxError(e)) if e.body_text().contains("EOF while parsing") => {
-            ApproveBody::default()
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large()
+        } else {
+            ApiError::bad_request("cannot read the request body")
         }
-        other => json(other)?,
+    })?;
+    // No body says nothing; any other body must be the JSON object, whatever
+    // its content type, so a `sha` is never dropped unread.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "bad JSON body: {}",
+                crate::api::printable(&e.to_string())
+            ))
+        })?
     };
     Ok(Json(run_approve(&state, id, body.sha).await?))
 }

@@ -48,7 +48,12 @@ impl Figures {
         Self {
             tokens: tokens(&span.tokens),
             latency_us: span.ended_at.map_or(0, |e| span_us(span.started_at, e)),
-            cost_micros: span.cost_micros,
+            // A tool call has no price; only a model call's may be unknown.
+            cost_micros: if span.operation == operations::CHAT {
+                span.cost_micros
+            } else {
+                Some(span.cost_micros.unwrap_or(0))
+            },
         }
     }
 

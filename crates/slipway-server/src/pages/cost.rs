@@ -73,10 +73,15 @@ pub(crate) async fn page(
         store.cost_by(CostGroup::Role, None),
         store.cost_by(CostGroup::Task, None),
     )?;
-    let total: i64 = models.iter().filter_map(|r| r.cost_micros).sum();
+    let priced: Vec<i64> = models.iter().filter_map(|r| r.cost_micros).collect();
+    let total = (!priced.is_empty()).then(|| priced.iter().sum::<i64>());
+    let unpriced: u64 = models.iter().map(|r| r.unknown_cost_runs).sum();
     let body = html! {
         h1 { "Cost" }
-        p.summary data-testid="cost-total" { "All runs: " (money(Some(total))) }
+        p.summary data-testid="cost-total" {
+            "All runs: " (money(total))
+            @if unpriced > 0 { " (and " (unpriced) " unpriced run(s))" }
+        }
         (chart("By day (last 30 days, UTC)", "cost-day", &days, str::to_owned))
         (chart("By model", "cost-model", &models, str::to_owned))
         (chart("By role", "cost-role", &roles, str::to_owned))

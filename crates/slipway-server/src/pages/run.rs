@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::api::runs::span_contents;
 use crate::api::{parse_id, query};
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::pages::{PageResult, count, duration_us, layout, money, shown, task_link, tokens, when};
 
 /// What a span's body is cut to on the page.
@@ -149,10 +150,16 @@ pub(crate) async fn page(
     let depth = depths(&spans);
     let hot = hottest(&spans);
     let opened = match &open {
-        Some(span) => Some((
-            spans.iter().find(|s| &s.id == span),
-            span_contents(&state, span, BODY_BYTES).await?,
-        )),
+        Some(span) => {
+            let Some(found) = spans.iter().find(|s| &s.id == span) else {
+                return Err(ApiError::not_found(format!(
+                    "span {} is not in this run",
+                    span.as_str()
+                ))
+                .into());
+            };
+            Some((Some(found), span_contents(&state, span, BODY_BYTES).await?))
+        }
         None => None,
     };
     let body = html! {

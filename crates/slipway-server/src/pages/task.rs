@@ -49,6 +49,21 @@ async fn reviewed(state: &AppState, id: TaskId) -> Result<Option<ReviewedChange>
     }
 }
 
+/// The reviewed change for the task page, which shows the rest when git
+/// cannot give it (the error goes to the log).
+async fn reviewed_or_logged(state: &AppState, id: TaskId) -> Option<ReviewedChange> {
+    match reviewed(state, id).await {
+        Ok(change) => change,
+        Err(error) => {
+            tracing::warn!(
+                "task {id}: the reviewed diff is unavailable: {}",
+                error.message
+            );
+            None
+        }
+    }
+}
+
 fn latest<'a>(stages: &'a [StageRecord], stage: &str) -> Option<&'a StageRecord> {
     stages.iter().rev().find(|s| s.result.stage == stage)
 }
@@ -66,17 +81,22 @@ pub(crate) async fn page(
     let id = task_id(&id)?;
     let outcome = query(q)?.outcome;
     let d = detail(&state, id).await?;
-    let change = reviewed(&state, id).await?;
+    let change = reviewed_or_logged(&state, id).await;
     let title = format!("#{} {}", id.0, d.task.title);
     let body = html! {
-        h1 data-testid="task-title" { "#" (id.0) " " (d.task.title) " " (badge(d.task.state)) }
+        h1 data-testid="task-title" { "#" (id.0) " " (shown(&d.task.title)) " " (badge(d.task.state)) }
         @if let Some(text) = outcome.as_deref().and_then(outcome_text) {
             p.notice role="status" data-testid="outcome" { (text) }
         }
         (facts(&d))
         @if d.task.state == TaskState::Ready {
             p.buttons {
-                a.button.primary href={"/tasks/" (id.0) "/approve"} data-testid="approve" { "Approve…" }
+                // The commit shown here goes along: the confirmation page
+                // refuses when code review judged another since.
+                a.button.primary href={
+                    "/tasks/" (id.0) "/approve"
+                    @if let Some(change) = &change { "?sha=" (change.sha) }
+                } data-testid="approve" { "Approve…" }
                 a.button href={"/tasks/" (id.0) "/reject"} data-testid="reject" { "Reject…" }
             }
         }
@@ -260,12 +280,19 @@ fn events(d: &TaskDetail) -> Markup {
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct SeenQuery {
+    sha: Option<String>,
+}
+
 pub(crate) async fn confirm_approve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    q: Result<Query<SeenQuery>, QueryRejection>,
 ) -> PageResult {
     let id = task_id(&id)?;
+    let seen = query(q)?.sha;
     let task = state.store.task(id).await?;
     if task.state != TaskState::Ready {
         return Err(ApiError::conflict(format!(
@@ -277,6 +304,13 @@ pub(crate) async fn confirm_approve(
     let change = reviewed(&state, id)
         .await?
         .ok_or_else(|| ApiError::conflict(format!("task {id} has no approved code review")))?;
+    if seen.as_deref().is_some_and(|seen| seen != change.sha) {
+        return Err(ApiError::conflict(format!(
+            "code review judged another commit of task {id} ({}) since the page you came from: look at the task again",
+            short(&change.sha)
+        ))
+        .into());
+    }
     let body = html! {
         h1 { "Approve task #" (id.0) "?" }
         p { (task.title) }

@@ -128,8 +128,25 @@ async fn approve_a_by_form(app: &App, session: &Session, a: TaskId, base: &str, 
         "{html}"
     );
     assert!(html.contains("hi ⟨U+202E⟩there") && !html.contains('\u{202E}'));
+    // The task page's button carries the commit it showed.
+    assert!(
+        html.contains(&format!(r#"href="/tasks/{a}/approve?sha={first}""#)),
+        "{html}"
+    );
+    // A confirmation reached from a page that showed another commit refuses.
+    let moved = app
+        .page(session, &format!("/tasks/{a}/approve?sha={base}"))
+        .await;
+    moved.html(StatusCode::CONFLICT);
+    assert!(
+        moved.body.contains("look at the task again"),
+        "{}",
+        moved.body
+    );
     // The confirmation records the commit the person saw.
-    let confirm = app.page(session, &format!("/tasks/{a}/approve")).await;
+    let confirm = app
+        .page(session, &format!("/tasks/{a}/approve?sha={first}"))
+        .await;
     confirm.html(StatusCode::OK);
     assert_eq!(confirm.hidden("sha").as_deref(), Some(first));
     assert!(confirm.body.contains(&first[..12]));
