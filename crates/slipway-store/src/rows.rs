@@ -38,6 +38,42 @@ pub(crate) fn state(text: &str, context: &str) -> Result<TaskState, StoreError> 
         .map_err(|err| StoreError::corrupt_row(context, err))
 }
 
+/// `id, title, lane, state, updated_at` from `tasks`.
+pub(crate) type CardRow = (i64, String, String, String, String);
+
+/// Reads the board's cards and counts; counts ordered byte by byte.
+pub(crate) fn board(
+    cards: Vec<CardRow>,
+    counts: Vec<(String, String, i64)>,
+) -> Result<crate::Board, StoreError> {
+    let cards = cards
+        .into_iter()
+        .map(|(id, title, lane, state_name, updated_at)| {
+            let context = format!("task {id}");
+            Ok(crate::BoardCard {
+                id: TaskId(id),
+                title,
+                lane,
+                state: state(&state_name, &context)?,
+                updated_at: time::from_text(&updated_at, &context)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut counts = counts
+        .into_iter()
+        .map(|(lane, state_name, n)| {
+            let context = format!("the count of lane {lane}");
+            Ok((
+                lane,
+                state(&state_name, &context)?,
+                u64::try_from(n).unwrap_or(0),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    counts.sort_by(|a, b| (a.0.as_bytes(), a.1.as_str()).cmp(&(b.0.as_bytes(), b.1.as_str())));
+    Ok(crate::Board { cards, counts })
+}
+
 /// Groups joined rows, ordered by task id then dependency, into tasks.
 pub(crate) fn tasks(rows: Vec<TaskRow>) -> Result<Vec<Task>, StoreError> {
     let mut tasks: Vec<Task> = Vec::new();

@@ -229,6 +229,20 @@ macro_rules! impl_store {
                 $crate::rows::tasks(rows)
             }
 
+            async fn board(&self, per_cell: u32) -> Result<$crate::Board, $crate::StoreError> {
+                let mut conn = self.connection("cannot read the board").await?;
+                let cards = sqlx::query_as::<_, $crate::rows::CardRow>($crate::sql::BOARD_CARDS)
+                    .bind(i64::from(per_cell))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot read the board"))?;
+                let counts = sqlx::query_as::<_, (String, String, i64)>($crate::sql::BOARD_COUNTS)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(self.ctx("cannot count the board's tasks"))?;
+                $crate::rows::board(cards, counts)
+            }
+
             async fn transition(
                 &self,
                 id: slipway_types::TaskId,

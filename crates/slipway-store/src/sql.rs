@@ -65,6 +65,17 @@ pub(crate) const TASKS: &str = concat!(
     " ORDER BY t.id, d.depends_on"
 );
 
+/// The newest `$1` tasks of each lane and state, without their bodies:
+/// `id, title, lane, state, updated_at`.
+pub(crate) const BOARD_CARDS: &str = "SELECT id, title, lane, state, updated_at FROM (\
+     SELECT id, title, lane, state, updated_at, ROW_NUMBER() OVER (\
+     PARTITION BY lane, state ORDER BY updated_at DESC, id DESC) AS n FROM tasks) AS r \
+     WHERE n <= $1 ORDER BY id";
+
+/// How many tasks each lane has in each state.
+pub(crate) const BOARD_COUNTS: &str =
+    "SELECT lane, state, COUNT(*) FROM tasks GROUP BY lane, state ORDER BY lane, state";
+
 /// Binds an optional task id.
 pub(crate) const EVENTS: &str = concat!(
     "SELECT ",

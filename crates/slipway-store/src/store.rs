@@ -21,6 +21,27 @@ pub struct TaskFilter {
     pub lane: Option<String>,
 }
 
+/// A task as the board shows it: no body, no dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardCard {
+    pub id: TaskId,
+    pub title: String,
+    pub lane: String,
+    pub state: TaskState,
+    pub updated_at: Timestamp,
+}
+
+/// What [`Store::board`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Board {
+    /// The newest tasks of each lane and state (by `updated_at`, then id),
+    /// ordered by id.
+    pub cards: Vec<BoardCard>,
+    /// How many tasks each lane has in each state, for every pair that has
+    /// any, ordered by lane and state name (byte by byte).
+    pub counts: Vec<(String, TaskState, u64)>,
+}
+
 /// A requested change of a task's state, recorded as one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChange {
@@ -163,6 +184,11 @@ pub trait Store: Send + Sync {
 
     /// Returns the tasks matching `filter`, ordered by id.
     async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>, StoreError>;
+
+    /// Returns the newest `per_cell` tasks of each lane and state, and how
+    /// many each lane has in each state: what a board shows, in two reads
+    /// that do not grow with task bodies.
+    async fn board(&self, per_cell: u32) -> Result<Board, StoreError>;
 
     /// Moves a task to `change.to` and appends the event, in one transaction.
     ///

@@ -75,6 +75,10 @@ impl Store for Flaky {
         self.inner.events(task).await
     }
 
+    async fn board(&self, per_cell: u32) -> Result<slipway_store::Board, StoreError> {
+        self.inner.board(per_cell).await
+    }
+
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<TaskEvent>, StoreError> {
         self.inner.events_after(after, limit).await
     }

@@ -21,6 +21,7 @@ on_both_backends!(
     expected_from_mismatch_is_a_conflict,
     events_are_append_only_and_ordered,
     events_after_an_id_page_forward,
+    the_board_keeps_the_newest_of_each_cell_and_counts_them_all,
     replay_matches_state_after_random_sequences,
     leases_are_taken_held_and_renewed,
     leases_expire_and_are_released,
@@ -269,6 +270,68 @@ async fn expected_from_mismatch_is_a_conflict(db: &TestDb) {
         TaskState::Planning
     );
     assert_eq!(store.events(None).await.unwrap(), before);
+}
+
+async fn the_board_keeps_the_newest_of_each_cell_and_counts_them_all(db: &TestDb) {
+    let store = db.open().await;
+    assert_eq!(
+        store.board(3).await.unwrap(),
+        slipway_store::Board::default()
+    );
+    let path = [
+        TaskState::Planning,
+        TaskState::PlanReview,
+        TaskState::Coding,
+        TaskState::Testing,
+    ];
+    let mut rng = Rng::new(7);
+    for i in 0..40 {
+        let lane = ["api", "web", "Docs"][rng.below(3)];
+        let task = create(&*store, &format!("task {i}"), lane).await;
+        let steps = rng.below(path.len() + 1);
+        for (n, to) in path.iter().take(steps).enumerate() {
+            let mut moved = change(*to, None);
+            // Some moves at the same instant: ties go to the larger id.
+            moved.at = at(60 + u64::try_from(rng.below(3) + n).unwrap());
+            store.transition(task.id, &moved).await.unwrap();
+        }
+    }
+    let all = store.tasks(&TaskFilter::default()).await.unwrap();
+    for per_cell in [0, 1, 2, 50] {
+        let board = store.board(per_cell).await.unwrap();
+        // The oracle: group, sort newest first, keep `per_cell`.
+        let mut cells: std::collections::BTreeMap<(Vec<u8>, &str), Vec<&slipway_types::Task>> =
+            std::collections::BTreeMap::new();
+        for task in &all {
+            cells
+                .entry((task.lane.as_bytes().to_vec(), task.state.as_str()))
+                .or_default()
+                .push(task);
+        }
+        let mut expected: Vec<TaskId> = Vec::new();
+        let mut counts = Vec::new();
+        for ((lane, _), cell) in &mut cells {
+            cell.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+            let per_cell = usize::try_from(per_cell).unwrap();
+            expected.extend(cell.iter().take(per_cell).map(|t| t.id));
+            counts.push((
+                String::from_utf8(lane.clone()).unwrap(),
+                cell[0].state,
+                u64::try_from(cell.len()).unwrap(),
+            ));
+        }
+        expected.sort();
+        let got: Vec<TaskId> = board.cards.iter().map(|c| c.id).collect();
+        assert_eq!(got, expected, "per_cell {per_cell}");
+        assert_eq!(board.counts, counts, "per_cell {per_cell}");
+        for card in &board.cards {
+            let task = all.iter().find(|t| t.id == card.id).unwrap();
+            assert_eq!(
+                (&card.title, &card.lane, card.state, card.updated_at),
+                (&task.title, &task.lane, task.state, task.updated_at)
+            );
+        }
+    }
 }
 
 async fn events_after_an_id_page_forward(db: &TestDb) {
