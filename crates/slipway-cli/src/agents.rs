@@ -169,6 +169,20 @@ pub(crate) enum Confinement {
     None,
 }
 
+impl Confinement {
+    /// Returns how the scheduler's commands run, warning loudly about `--no-sandbox`.
+    pub(crate) fn for_scheduler(no_sandbox: bool) -> Self {
+        if no_sandbox {
+            eprintln!(
+                "WARNING: --no-sandbox: the tests run UNCONFINED, as this user, with this machine's files and network; agents get no command tool"
+            );
+            Self::None
+        } else {
+            Self::Sandbox
+        }
+    }
+}
+
 /// Builds the pipeline over `project`.
 pub(crate) async fn pipeline(
     project: &Project,

@@ -52,14 +52,7 @@ pub(crate) async fn run_with(
     if args.agents == 0 {
         anyhow::bail!("--agents must be at least 1");
     }
-    let confinement = if args.no_sandbox {
-        eprintln!(
-            "WARNING: --no-sandbox: the tests run UNCONFINED, as this user, with this machine's files and network; agents get no command tool"
-        );
-        Confinement::None
-    } else {
-        Confinement::Sandbox
-    };
+    let confinement = Confinement::for_scheduler(args.no_sandbox);
     let cancel = Arc::new(Cancel::default());
     let pipeline = Arc::new(
         pipeline(

@@ -53,14 +53,7 @@ pub(crate) async fn run(args: &UpArgs, global: &GlobalArgs) -> Result<Outcome> {
     }
     let loopback = args.listen.ip().is_loopback();
     let token = token_for(args, &project.root)?;
-    let confinement = if args.no_sandbox {
-        eprintln!(
-            "WARNING: --no-sandbox: the tests run UNCONFINED, as this user, with this machine's files and network; agents get no command tool"
-        );
-        Confinement::None
-    } else {
-        Confinement::Sandbox
-    };
+    let confinement = Confinement::for_scheduler(args.no_sandbox);
     let cancel = Arc::new(Cancel::default());
     // The gates act for the person at the browser; the scheduler for itself.
     // Each has its own store connections, so a busy page never starves the
