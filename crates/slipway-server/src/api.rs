@@ -63,6 +63,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(gates::approve))
         .routes(routes!(gates::reject))
         .routes(routes!(gates::rollback))
+        .routes(routes!(gates::retry))
         .routes(routes!(events::stream))
         .routes(routes!(openapi_json))
 }

@@ -41,6 +41,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/tasks/{id}/reject",
             get(task::confirm_reject).post(task::reject),
         )
+        .route(
+            "/tasks/{id}/retry",
+            get(task::confirm_retry).post(task::retry),
+        )
         .route("/runs", get(run::list))
         .route("/runs/{id}", get(run::page))
         .route("/compare", get(compare::page))

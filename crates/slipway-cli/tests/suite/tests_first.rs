@@ -193,7 +193,21 @@ fn tests_not_listed_by_name_stop_for_a_person() {
         "tests = \"python3 -m unittest discover -v\"",
     );
     fs::write(&path, text).unwrap();
-    env.run(&repo, &["task", "retry", "1"]).ok();
+    // Retried from the web API, as the Retry button does.
+    {
+        let up = super::up::Up::start(repo.path(), &["--no-run"]);
+        let (status, body) = up.call("POST", "/api/v1/tasks/2/retry", None);
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = up.call("POST", "/api/v1/tasks/1/retry", None);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["state"],
+            "testing",
+            "{body}"
+        );
+        let (status, body) = up.call("POST", "/api/v1/tasks/1/retry", None);
+        assert_eq!(status, 409, "{body}");
+    }
     env.run(&repo, &["run", "--until-idle"]).ok();
     assert_eq!(show(&env, &repo)["task"]["state"], "ready");
     let runs = testing(&env, &repo);

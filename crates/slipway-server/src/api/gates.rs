@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use slipway_pipeline::{Approval, Pipeline};
-use slipway_types::{Release, Task, TaskId};
+use slipway_types::{Release, Task, TaskId, TaskState};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -49,6 +49,15 @@ pub(crate) struct RejectBody {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RetryBody {
+    /// The stage to resume from (default: the one that stopped); never a
+    /// stage after it.
+    #[serde(default)]
+    pub(crate) from: Option<TaskState>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ReleaseBody {
     #[serde(default)]
     pub(crate) note: String,
@@ -67,6 +76,30 @@ pub(crate) struct RollbackBody {
     /// Production's head as you saw it; refused when production moved since.
     #[serde(default)]
     pub(crate) production: Option<String>,
+}
+
+/// Reads an optional JSON body: no body (or only whitespace) is the
+/// default; any other body must be the JSON object, whatever its content
+/// type, so that nothing in it is dropped unread.
+fn optional_json<T: Default + serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large()
+        } else {
+            ApiError::bad_request("cannot read the request body")
+        }
+    })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "bad JSON body: {}",
+            crate::api::printable(&e.to_string())
+        ))
+    })
 }
 
 fn pipeline(state: &AppState) -> Result<Arc<Pipeline>, ApiError> {
@@ -122,6 +155,22 @@ pub(crate) async fn run_reject(state: &AppState, id: TaskId, why: &str) -> Resul
         .gates
         .run(format!("the rejection of task {id}"), async move {
             pipeline.reject(id, &why).await?;
+            Ok(store.task(id).await?)
+        })
+        .await
+}
+
+pub(crate) async fn run_retry(
+    state: &AppState,
+    id: TaskId,
+    from: Option<TaskState>,
+) -> Result<Task, ApiError> {
+    let pipeline = pipeline(state)?;
+    let store = Arc::clone(&state.store);
+    state
+        .gates
+        .run(format!("the retry of task {id}"), async move {
+            pipeline.retry(id, from).await?;
             Ok(store.task(id).await?)
         })
         .await
@@ -184,25 +233,7 @@ pub(crate) async fn approve(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ApproveOutcome>, ApiError> {
     let id = task_id(&id)?;
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large()
-        } else {
-            ApiError::bad_request("cannot read the request body")
-        }
-    })?;
-    // No body says nothing; any other body must be the JSON object, whatever
-    // its content type, so a `sha` is never dropped unread.
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        ApproveBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "bad JSON body: {}",
-                crate::api::printable(&e.to_string())
-            ))
-        })?
-    };
+    let body: ApproveBody = optional_json(body)?;
     Ok(Json(run_approve(&state, id, body.sha).await?))
 }
 
@@ -227,6 +258,30 @@ pub(crate) async fn reject(
     let id = task_id(&id)?;
     let body = json(body)?;
     Ok(Json(run_reject(&state, id, &body.why).await?))
+}
+
+/// Resumes a `needs_human` or `failed` task from the stage that stopped (or
+/// an earlier one); the scheduler picks it up.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks/{id}/retry",
+    tag = "gates",
+    params(("id" = i64, Path, description = "A `needs_human` or `failed` task")),
+    request_body(content = RetryBody, description = "Optional: the stage to resume from"),
+    responses(
+        (status = 200, description = "The task, back in a work stage", body = Task),
+        (status = 400, description = "A bad body", body = ErrorBody),
+        (status = 409, description = "Not stopped, or a stage after the one that stopped", body = ErrorBody),
+    )
+)]
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Task>, ApiError> {
+    let id = task_id(&id)?;
+    let body: RetryBody = optional_json(body)?;
+    Ok(Json(run_retry(&state, id, body.from).await?))
 }
 
 /// Fast-forwards production to staging and tags it `release-N`.

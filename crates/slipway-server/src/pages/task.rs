@@ -13,7 +13,7 @@ use slipway_pipeline::ReviewedChange;
 use slipway_types::{Severity, StageRecord, TaskId, TaskState};
 
 use crate::AppState;
-use crate::api::gates::{run_approve, run_reject};
+use crate::api::gates::{run_approve, run_reject, run_retry};
 use crate::api::tasks::{TaskDetail, detail, review_passes};
 use crate::api::{form as parse_form, query, task_id};
 use crate::auth::Caller;
@@ -38,6 +38,7 @@ fn outcome_text(outcome: &str) -> Option<&'static str> {
             "The merge conflicted or its tests failed: the task went back to coding (see its gates)."
         }
         "rejected" => "Rejected: the task went back to coding with your reason as a high finding.",
+        "retried" => "Retried: the task is back in its stage; the scheduler picks it up.",
         _ => return None,
     })
 }
@@ -98,6 +99,11 @@ pub(crate) async fn page(
                     @if let Some(change) = &change { "?sha=" (change.sha) }
                 } data-testid="approve" { "Approve…" }
                 a.button href={"/tasks/" (id.0) "/reject"} data-testid="reject" { "Reject…" }
+            }
+        }
+        @if matches!(d.task.state, TaskState::NeedsHuman | TaskState::Failed) {
+            p.buttons {
+                a.button.primary href={"/tasks/" (id.0) "/retry"} data-testid="retry" { "Retry…" }
             }
         }
         @if !d.task.body.is_empty() {
@@ -380,4 +386,42 @@ pub(crate) async fn reject(
     let id = task_id(&id)?;
     run_reject(&state, id, &form.why).await?;
     Ok(Redirect::to(&format!("/tasks/{}?outcome=rejected", id.0)).into_response())
+}
+
+pub(crate) async fn confirm_retry(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = task_id(&id)?;
+    let task = state.store.task(id).await?;
+    if !matches!(task.state, TaskState::NeedsHuman | TaskState::Failed) {
+        return Err(ApiError::conflict(format!(
+            "task {id} is `{}`: only a `needs_human` or `failed` task can be retried",
+            task.state
+        ))
+        .into());
+    }
+    let events = state.store.events(Some(id)).await?;
+    let why = events.iter().rev().find(|e| e.to == task.state);
+    let body = html! {
+        h1 { "Retry task #" (id.0) "?" }
+        p { (shown(&task.title)) " " (badge(task.state)) }
+        @if let Some(why) = why {
+            p { "It stopped in " code { (why.from.map_or("?", TaskState::as_str)) } ": " (shown(&why.reason)) }
+        }
+        p { "It resumes in the stage that stopped, with the same limits; the scheduler (`slipway up` or `slipway run`) picks it up." }
+        form method="post" action={"/tasks/" (id.0) "/retry"} {
+            (csrf_field(&caller))
+            button.primary type="submit" data-testid="confirm" { "Retry" }
+            " " a href=(task_link(id)) { "Cancel" }
+        }
+    };
+    Ok(layout(&state, &caller, "Retry", &body))
+}
+
+pub(crate) async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = task_id(&id)?;
+    run_retry(&state, id, None).await?;
+    Ok(Redirect::to(&format!("/tasks/{}?outcome=retried", id.0)).into_response())
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     without_a_pipeline_the_gates_are_unavailable,
     gates_refuse_unknown_tasks_and_wrong_states,
     reject_sends_a_ready_task_back_to_coding,
+    retry_resumes_a_stopped_task_from_its_page,
 );
 
 async fn without_a_pipeline_the_gates_are_unavailable(db: &TestDb) {
@@ -33,6 +34,7 @@ async fn without_a_pipeline_the_gates_are_unavailable(db: &TestDb) {
         (approve.clone(), "{}"),
         (approve.clone(), r#"{"sha": "abc"}"#),
         (format!("/api/v1/tasks/{id}/reject"), r#"{"why": "no"}"#),
+        (format!("/api/v1/tasks/{id}/retry"), "{}"),
         ("/api/v1/releases".to_owned(), r#"{"note": "go"}"#),
         ("/api/v1/releases".to_owned(), "{}"),
         ("/api/v1/rollbacks".to_owned(), r#"{"to": 1}"#),
@@ -194,5 +196,49 @@ async fn reject_sends_a_ready_task_back_to_coding(db: &TestDb) {
             &format!("why=again&csrf={}", session.csrf),
         ))
         .await;
+    again.html(StatusCode::CONFLICT);
+}
+
+async fn retry_resumes_a_stopped_task_from_its_page(db: &TestDb) {
+    let (app, _repo) = with_gates(db).await;
+    let store = app.store.as_ref();
+    let id = task(store, "Stuck", "api", vec![]).await;
+    walk(
+        store,
+        id,
+        &[
+            TaskState::Queued,
+            TaskState::Planning,
+            TaskState::PlanReview,
+            TaskState::Coding,
+            TaskState::Testing,
+            TaskState::NeedsHuman,
+        ],
+    )
+    .await;
+    let session = app.login().await;
+    let page = app.page(&session, &format!("/tasks/{id}")).await;
+    let html = page.html(StatusCode::OK);
+    assert!(
+        html.contains(&format!(r#"href="/tasks/{id}/retry" data-testid="retry""#)),
+        "{html}"
+    );
+    let confirm = app.page(&session, &format!("/tasks/{id}/retry")).await;
+    let html = confirm.html(StatusCode::OK);
+    assert!(
+        html.contains("It stopped in") && html.contains("testing"),
+        "{html}"
+    );
+    let done = app
+        .send(session_form(
+            &session,
+            &format!("/tasks/{id}/retry"),
+            &format!("csrf={}", session.csrf),
+        ))
+        .await;
+    done.assert_redirect(&format!("/tasks/{id}?outcome=retried"));
+    assert_eq!(store.task(id).await.unwrap().state, TaskState::Testing);
+    // Not stopped any more: the confirmation refuses.
+    let again = app.page(&session, &format!("/tasks/{id}/retry")).await;
     again.html(StatusCode::CONFLICT);
 }

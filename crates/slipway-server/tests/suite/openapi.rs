@@ -15,7 +15,7 @@ on_both_backends!(
 );
 
 /// The API as docs/design/web.md lists it.
-const API: [(&str, &str); 16] = [
+const API: [(&str, &str); 17] = [
     ("GET", "/api/v1/costs"),
     ("GET", "/api/v1/events"),
     ("GET", "/api/v1/openapi.json"),
@@ -32,6 +32,7 @@ const API: [(&str, &str); 16] = [
     ("GET", "/api/v1/tasks/{id}/findings"),
     ("GET", "/api/v1/tasks/{id}/gates"),
     ("POST", "/api/v1/tasks/{id}/reject"),
+    ("POST", "/api/v1/tasks/{id}/retry"),
 ];
 
 async fn the_document_lists_every_route_with_its_methods(db: &TestDb) {
