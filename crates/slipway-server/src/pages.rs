@@ -320,6 +320,11 @@ pub(crate) fn when(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The first 12 digits of a commit, as pages show it.
+pub(crate) fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 /// A link to a task.
 pub(crate) fn task_link(id: TaskId) -> String {
     format!("/tasks/{}", id.0)

@@ -70,6 +70,28 @@ pub(crate) fn initialized(files: &[(&str, &str)]) -> TempRepo {
     repo
 }
 
+/// Rewrites the generated `slipway.toml`: each `(from, to)` replacement, and
+/// the `[gates] tests` line set to `tests`.
+pub(crate) fn set_config(repo: &TempRepo, tests: &str, replace: &[(&str, &str)]) {
+    let path = repo.join("slipway.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "slipway.toml has no {from:?}");
+        text = text.replace(from, to);
+    }
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("tests = ") {
+                format!("tests = \"{tests}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(path, text.join("\n") + "\n").unwrap();
+}
+
 /// Replaces the `[lanes.main]` table of the generated configuration with `lanes`.
 pub(crate) fn set_lanes(repo: &TempRepo, lanes: &str) {
     let path = repo.join("slipway.toml");

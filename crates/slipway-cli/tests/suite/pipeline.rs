@@ -6,7 +6,7 @@ use std::fs;
 
 use slipway_test_support::{FakeModel, FakeToolCall, TempRepo, Turn};
 
-use super::cli::{Run, initialized, set_lanes, slipway_in};
+use super::cli::{Run, initialized, set_config, set_lanes, slipway_in};
 use super::model::Env;
 use super::store::{Backend, backends};
 
@@ -43,23 +43,15 @@ fn project(backend: &Backend) -> TempRepo {
         .collect();
     let repo = initialized(&refs);
     set_lanes(&repo, LANES);
-    let path = repo.join("slipway.toml");
-    let text = fs::read_to_string(&path)
-        .unwrap()
-        .replace("paths = []", "paths = [\"schema.sql\"]")
-        .replace("# review_passes = 3", "review_passes = 2")
-        .replace("# debug_tries = 3", "debug_tries = 2")
-        .lines()
-        .map(|l| {
-            if l.starts_with("tests = ") {
-                "tests = \"sh test.sh\"".to_owned()
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    fs::write(&path, text).unwrap();
+    set_config(
+        &repo,
+        "sh test.sh",
+        &[
+            ("paths = []", "paths = [\"schema.sql\"]"),
+            ("# review_passes = 3", "review_passes = 2"),
+            ("# debug_tries = 3", "debug_tries = 2"),
+        ],
+    );
     repo.git(&["add", "-A"]);
     repo.commit("four lanes");
     if backend.is_postgres() {

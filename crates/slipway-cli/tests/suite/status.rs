@@ -5,7 +5,7 @@ use std::fs;
 
 use slipway_test_support::{FakeModel, FakeToolCall, TempRepo, Turn};
 
-use super::cli::{Run, initialized, set_lanes, slipway_in};
+use super::cli::{Run, initialized, set_config, set_lanes, slipway_in};
 use super::model::Env;
 use super::store::{Backend, backends};
 
@@ -35,21 +35,11 @@ fn lanes(backend: &Backend) -> TempRepo {
         "[lanes.a]\nowns = [\"a/\", \"test.sh\"]\n\n[lanes.b]\nowns = [\"b/\"]\n\n\
          [lanes.c]\nowns = [\"c/\"]\n",
     );
-    let path = repo.join("slipway.toml");
-    let text = fs::read_to_string(&path)
-        .unwrap()
-        .replace("# review_passes = 3", "review_passes = 1")
-        .lines()
-        .map(|l| {
-            if l.starts_with("tests = ") {
-                "tests = \"sh test.sh\""
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    fs::write(&path, text).unwrap();
+    set_config(
+        &repo,
+        "sh test.sh",
+        &[("# review_passes = 3", "review_passes = 1")],
+    );
     repo.git(&["add", "-A"]);
     repo.commit("three lanes");
     if backend.is_postgres() {

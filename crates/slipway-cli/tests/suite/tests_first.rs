@@ -2,11 +2,9 @@
 //! tests, Python's unittest runs them in the sandbox, and the gate checks
 //! that every new test fails on the base and passes on the head.
 
-use std::fs;
-
 use slipway_test_support::{FakeModel, FakeToolCall, TempRepo, Turn};
 
-use super::cli::{initialized, set_lanes};
+use super::cli::{initialized, set_config, set_lanes};
 use super::model::Env;
 use super::store::Backend;
 
@@ -31,22 +29,14 @@ fn project(verbose: bool) -> TempRepo {
     } else {
         "python3 -m unittest discover"
     };
-    let path = repo.join("slipway.toml");
-    let text = fs::read_to_string(&path)
-        .unwrap()
-        .replace("# tests_first = false", "tests_first = true")
-        .replace("# debug_tries = 3", "debug_tries = 2")
-        .lines()
-        .map(|l| {
-            if l.starts_with("tests = ") {
-                format!("tests = \"{command}\"")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    fs::write(&path, text).unwrap();
+    set_config(
+        &repo,
+        command,
+        &[
+            ("# tests_first = false", "tests_first = true"),
+            ("# debug_tries = 3", "debug_tries = 2"),
+        ],
+    );
     repo.git(&["add", "-A"]);
     repo.commit("calc with tests_first");
     repo
@@ -187,12 +177,7 @@ fn tests_not_listed_by_name_stop_for_a_person() {
 
     // The person makes the command list tests; the base's record without
     // names is not trusted, so the base runs again and the gate passes.
-    let path = repo.join("slipway.toml");
-    let text = fs::read_to_string(&path).unwrap().replace(
-        "tests = \"python3 -m unittest discover\"",
-        "tests = \"python3 -m unittest discover -v\"",
-    );
-    fs::write(&path, text).unwrap();
+    set_config(&repo, "python3 -m unittest discover -v", &[]);
     // Retried from the web API, as the Retry button does.
     {
         let up = super::up::Up::start(repo.path(), &["--no-run"]);

@@ -17,7 +17,7 @@ use crate::api::gates::{ReleaseBody, RollbackBody, run_release, run_rollback};
 use crate::api::{form as parse_form, query};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::pages::{PageResult, csrf_field, layout, shown, task_link, when};
+use crate::pages::{PageResult, csrf_field, layout, short, shown, task_link, when};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Outcome {
@@ -50,10 +50,6 @@ async fn heads(state: &AppState) -> Result<Option<(Option<String>, Option<String
         staging.map(|s| s.to_string()),
         production.map(|s| s.to_string()),
     )))
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }
 
 pub(crate) async fn page(

@@ -19,7 +19,7 @@ use crate::api::{form as parse_form, query, task_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pages::{
-    PageResult, badge, count, csrf_field, layout, money, shown, task_link, tokens, when,
+    PageResult, badge, count, csrf_field, layout, money, short, shown, task_link, tokens, when,
 };
 
 /// The most of a diff shown.
@@ -69,8 +69,22 @@ fn latest<'a>(stages: &'a [StageRecord], stage: &str) -> Option<&'a StageRecord>
     stages.iter().rev().find(|s| s.result.stage == stage)
 }
 
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
+/// Reads task `id` for a gate's confirmation page: 409 unless it is in one
+/// of `states` (`what` says which, and what the gate does).
+async fn task_for_gate(
+    state: &AppState,
+    id: TaskId,
+    states: &[TaskState],
+    what: &str,
+) -> Result<slipway_types::Task, ApiError> {
+    let task = state.store.task(id).await?;
+    if !states.contains(&task.state) {
+        return Err(ApiError::conflict(format!(
+            "task {id} is `{}`: only {what}",
+            task.state
+        )));
+    }
+    Ok(task)
 }
 
 pub(crate) async fn page(
@@ -299,14 +313,13 @@ pub(crate) async fn confirm_approve(
 ) -> PageResult {
     let id = task_id(&id)?;
     let seen = query(q)?.sha;
-    let task = state.store.task(id).await?;
-    if task.state != TaskState::Ready {
-        return Err(ApiError::conflict(format!(
-            "task {id} is `{}`: only a `ready` task can be approved",
-            task.state
-        ))
-        .into());
-    }
+    let task = task_for_gate(
+        &state,
+        id,
+        &[TaskState::Ready],
+        "a `ready` task can be approved",
+    )
+    .await?;
     let change = reviewed(&state, id)
         .await?
         .ok_or_else(|| ApiError::conflict(format!("task {id} has no approved code review")))?;
@@ -357,7 +370,13 @@ pub(crate) async fn confirm_reject(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = task_id(&id)?;
-    let task = state.store.task(id).await?;
+    let task = task_for_gate(
+        &state,
+        id,
+        &[TaskState::Ready],
+        "a `ready` task can be rejected",
+    )
+    .await?;
     let body = html! {
         h1 { "Reject task #" (id.0) "?" }
         p { (task.title) " " (badge(task.state)) }
@@ -394,14 +413,13 @@ pub(crate) async fn confirm_retry(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = task_id(&id)?;
-    let task = state.store.task(id).await?;
-    if !matches!(task.state, TaskState::NeedsHuman | TaskState::Failed) {
-        return Err(ApiError::conflict(format!(
-            "task {id} is `{}`: only a `needs_human` or `failed` task can be retried",
-            task.state
-        ))
-        .into());
-    }
+    let task = task_for_gate(
+        &state,
+        id,
+        &[TaskState::NeedsHuman, TaskState::Failed],
+        "a `needs_human` or `failed` task can be retried",
+    )
+    .await?;
     let events = state.store.events(Some(id)).await?;
     let why = events.iter().rev().find(|e| e.to == task.state);
     let body = html! {

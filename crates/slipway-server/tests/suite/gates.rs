@@ -197,6 +197,10 @@ async fn reject_sends_a_ready_task_back_to_coding(db: &TestDb) {
         ))
         .await;
     again.html(StatusCode::CONFLICT);
+    // Nor does its confirmation page offer the button.
+    let confirm = app.page(&session, &format!("/tasks/{id}/reject")).await;
+    let html = confirm.html(StatusCode::CONFLICT);
+    assert!(html.contains("can be rejected"), "{html}");
 }
 
 async fn retry_resumes_a_stopped_task_from_its_page(db: &TestDb) {
