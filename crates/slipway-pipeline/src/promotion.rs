@@ -54,14 +54,13 @@ pub struct ReviewedChange {
 }
 
 impl Pipeline {
-    /// Returns the change the latest passed code review judged, or `None`
-    /// when no code review has passed.
+    /// Returns the change the latest passed code review among a task's
+    /// stage `records` judged, or `None` when no code review has passed.
     pub async fn reviewed_change(
         &self,
-        id: TaskId,
+        records: &[slipway_types::StageRecord],
         max_bytes: usize,
     ) -> Result<Option<ReviewedChange>, PipelineError> {
-        let records = self.store.stage_results(id).await?;
         let Some(at) = records.iter().rposition(|r| {
             r.result.stage == "code_review" && r.result.passed && r.result.sha.is_some()
         }) else {

@@ -43,17 +43,24 @@ fn outcome_text(outcome: &str) -> Option<&'static str> {
     })
 }
 
-async fn reviewed(state: &AppState, id: TaskId) -> Result<Option<ReviewedChange>, ApiError> {
+async fn reviewed(
+    state: &AppState,
+    records: &[StageRecord],
+) -> Result<Option<ReviewedChange>, ApiError> {
     match &state.pipeline {
-        Some(pipeline) => Ok(pipeline.reviewed_change(id, DIFF_BYTES).await?),
+        Some(pipeline) => Ok(pipeline.reviewed_change(records, DIFF_BYTES).await?),
         None => Ok(None),
     }
 }
 
 /// The reviewed change for the task page, which shows the rest when git
 /// cannot give it (the error goes to the log).
-async fn reviewed_or_logged(state: &AppState, id: TaskId) -> Option<ReviewedChange> {
-    match reviewed(state, id).await {
+async fn reviewed_or_logged(
+    state: &AppState,
+    id: TaskId,
+    records: &[StageRecord],
+) -> Option<ReviewedChange> {
+    match reviewed(state, records).await {
         Ok(change) => change,
         Err(error) => {
             tracing::warn!(
@@ -96,7 +103,7 @@ pub(crate) async fn page(
     let id = task_id(&id)?;
     let outcome = query(q)?.outcome;
     let d = detail(&state, id).await?;
-    let change = reviewed_or_logged(&state, id).await;
+    let change = reviewed_or_logged(&state, id, &d.stages).await;
     let title = format!("#{} {}", id.0, d.task.title);
     let body = html! {
         h1 data-testid="task-title" { "#" (id.0) " " (shown(&d.task.title)) " " (badge(d.task.state)) }
@@ -320,7 +327,8 @@ pub(crate) async fn confirm_approve(
         "a `ready` task can be approved",
     )
     .await?;
-    let change = reviewed(&state, id)
+    let records = state.store.stage_results(id).await?;
+    let change = reviewed(&state, &records)
         .await?
         .ok_or_else(|| ApiError::conflict(format!("task {id} has no approved code review")))?;
     if seen.as_deref().is_some_and(|seen| seen != change.sha) {

@@ -17,6 +17,7 @@ use crate::suite::support::{App, TestDb, bearer, on_both_backends};
 on_both_backends!(
     an_event_recorded_after_connecting_arrives,
     last_event_id_resumes_after_that_event,
+    a_start_beyond_the_latest_event_still_gets_what_comes_next,
     a_bad_last_event_id_is_refused,
     streams_are_capped,
     stopping_the_server_ends_the_streams,
@@ -186,6 +187,23 @@ async fn last_event_id_resumes_after_that_event(db: &TestDb) {
     // From the beginning.
     let mut all = connect(&app, "/api/v1/events", Some("0")).await;
     assert_eq!(all.next().await.unwrap().id, ids[0]);
+}
+
+async fn a_start_beyond_the_latest_event_still_gets_what_comes_next(db: &TestDb) {
+    let app = fast(db).await;
+    let store = app.store.as_ref();
+    let id = task(store, "Far ahead", "core", Vec::new()).await;
+    // An id the store has not reached (another server's, or a typo) must not
+    // make the stream wait for ids that may never come.
+    let mut events = connect(&app, "/api/v1/events", Some("1000000000")).await;
+    events.quiet().await;
+    store
+        .transition(id, &change(TaskState::Queued, TaskState::Planning, 1))
+        .await
+        .unwrap();
+    let frame = events.next().await.unwrap();
+    assert_eq!(frame.id, last_event(&app, id).await);
+    assert_eq!(frame.data["to"], "planning");
 }
 
 async fn a_bad_last_event_id_is_refused(db: &TestDb) {

@@ -326,6 +326,8 @@ async fn comparing_two_runs(db: &TestDb) {
     let total = &html[html.find(r#"data-testid="total""#).unwrap()..];
     assert!(total.contains("<td class=\"num\">1,200</td>"), "{total}");
     assert!(total.contains("<td class=\"num\">3,100</td>"), "{total}");
+    // A's tool call has no price; it costs nothing, not "unpriced".
+    assert!(total.contains("<td class=\"num\">$0.0015</td>"), "{total}");
     // B spent more than 20% more tokens: marked worse.
     assert!(
         total.contains(r#"<td class="num worse">+1,900</td>"#),
