@@ -15,6 +15,7 @@
     reason = "fixture helpers like `TempRepo::write` are called for their effect and chained"
 )]
 
+mod backends;
 mod db;
 mod fake_model;
 mod git;

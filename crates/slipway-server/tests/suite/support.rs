@@ -61,26 +61,7 @@ impl TestDb {
 /// Generates, for each named `async fn(&TestDb)`, a test on SQLite and one on PostgreSQL.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = $crate::suite::support::TestDb::sqlite();
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = $crate::suite::support::TestDb::postgres() else {
-                        return;
-                    };
-                    super::$name(&db).await;
-                }
-            )*
-        }
+        slipway_test_support::on_both_backends!($crate::suite::support::TestDb; $($name),*);
     };
 }
 
