@@ -342,9 +342,10 @@ impl Bench<'_> {
             // The system prompt, the task, each turn's call and result, and the reply.
             let expected = if capture { 2 + 2 * STEPS + 1 } else { 0 };
             if linked != expected {
-                return Err(
-                    format!("the last model call links {linked} bodies, not {expected}").into(),
-                );
+                return Err(format!(
+                    "the last model call sent and received {linked} bodies, not {expected}"
+                )
+                .into());
             }
         }
         Ok(())

@@ -47,6 +47,12 @@ struct Conversation {
     /// The stored id of each message, when content capture is on.
     stored: Vec<Option<BodyKey>>,
     system_id: Option<BodyKey>,
+    /// The `chat` span that opened the trace's context of this conversation:
+    /// none before the first call and after a compaction.
+    context: Option<SpanId>,
+    /// How many of the inputs (the system prompt, then the messages) the
+    /// context holds.
+    in_context: usize,
 }
 
 impl Agent {
@@ -247,6 +253,8 @@ impl<'a> Run<'a> {
         let mut conversation = Conversation {
             messages: vec![Message::user(task)],
             stored: Vec::new(),
+            context: None,
+            in_context: 0,
             system_id: self
                 .recorder
                 .content(ContentKind::System, &self.agent.system),
@@ -497,13 +505,21 @@ impl<'a> Run<'a> {
                 (attr::REQUEST_MODEL.to_owned(), json!(model.model)),
             ]),
         });
+        // The conversation only grows at its end until a compaction, so what
+        // this call sends is its context so far plus the new messages.
         let inputs: Vec<BodyKey> = conversation
             .system_id
             .iter()
             .chain(conversation.stored.iter().flatten())
             .copied()
             .collect();
-        self.recorder.link(&span, ContentDirection::Input, &inputs);
+        if !inputs.is_empty() {
+            let context = conversation.context.get_or_insert_with(|| span.clone());
+            let new = inputs.get(conversation.in_context..).unwrap_or_default();
+            self.recorder
+                .send(&span, context, conversation.in_context, new, inputs.len());
+            conversation.in_context = inputs.len();
+        }
 
         (request, span)
     }
@@ -674,6 +690,8 @@ impl<'a> Run<'a> {
         conversation.messages =
             compaction::rebuild(&conversation.messages, &summary, &self.boundary);
         conversation.stored.clear();
+        conversation.context = None;
+        conversation.in_context = 0;
         self.observer.event(RunEvent::Compacted {
             before,
             after: conversation.messages.len(),

@@ -3,14 +3,18 @@
 //! are kept in memory until the step ends and then written in one
 //! transaction ([`Recorder::flush`]), so a crash loses at most the step in
 //! flight and a step costs one commit. Content is redacted, stored once and
-//! referenced by the spans that sent or received it.
+//! referenced by the spans that sent or received it: what a model call sent
+//! as a prefix of its context ([`Recorder::send`]), the rest as links.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jiff::Timestamp;
 use serde_json::Value;
-use slipway_store::{BatchLink, BodyRef, SpanEnd, Store, StoreError, TraceBatch, TraceEnd};
+use slipway_store::{
+    BatchLink, BodyRef, ContextMessage, SpanContext, SpanEnd, Store, StoreError, TraceBatch,
+    TraceEnd,
+};
 use slipway_types::{
     ContentDirection, ContentKind, Span, SpanId, SpanStatus, TokenCounts, Trace, TraceId,
 };
@@ -137,22 +141,12 @@ impl Recorder {
                 let mut pending = self.pending();
                 let shift = batch.bodies.len();
                 let later = std::mem::replace(&mut pending.batch, batch);
-                let moved = |body: &mut BodyRef| {
+                for body in &mut pending.bodies[keys..] {
                     if let BodyRef::New(i) = body {
                         *i += shift;
                     }
-                };
-                pending.bodies[keys..].iter_mut().for_each(moved);
-                let restored = &mut pending.batch;
-                restored.bodies.extend(later.bodies);
-                restored.spans.extend(later.spans);
-                restored.ends.extend(later.ends);
-                restored
-                    .links
-                    .extend(later.links.into_iter().map(|mut link| {
-                        moved(&mut link.body);
-                        link
-                    }));
+                }
+                pending.batch.append(later);
                 Err(err)
             }
         }
@@ -251,13 +245,44 @@ impl Recorder {
             .insert((span.clone(), direction), position);
     }
 
+    /// Records what a model call sent: the first `sent` messages of the
+    /// context `context` opened, of which those from position `from` on
+    /// (`new`) were not in it before. One lock, so a flush takes both or neither.
+    pub(crate) fn send(
+        &self,
+        span: &SpanId,
+        context: &SpanId,
+        from: usize,
+        new: &[BodyKey],
+        sent: usize,
+    ) {
+        let mut pending = self.pending();
+        for (position, key) in (from..).zip(new) {
+            let Some(body) = pending.bodies.get(key.0).copied() else {
+                continue;
+            };
+            pending.batch.context_messages.push(ContextMessage {
+                context: context.clone(),
+                position: i64::try_from(position).unwrap_or(i64::MAX),
+                body,
+            });
+        }
+        pending.batch.span_contexts.push(SpanContext {
+            span: span.clone(),
+            context: context.clone(),
+            messages: i64::try_from(sent).unwrap_or(i64::MAX),
+        });
+    }
+
     /// Records how the run ended, with the totals of every model call in it.
+    /// The end is recorded even when the last steps cannot be; then the
+    /// error is theirs.
     pub(crate) async fn finish(
         &self,
         status: SpanStatus,
         error: Option<String>,
     ) -> Result<(), StoreError> {
-        self.flush().await?;
+        let flushed = self.flush().await;
         let (tokens, cost_micros) = *self
             .totals
             .lock()
@@ -269,6 +294,7 @@ impl Recorder {
             cost_micros,
             error: error.map(|e| self.secrets.scrub(&e)),
         };
-        self.store.finish_trace(&self.trace, &end).await
+        let finished = self.store.finish_trace(&self.trace, &end).await;
+        flushed.and(finished)
     }
 }

@@ -92,6 +92,10 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// A batch of trace records broke a rule of the trace tables; nothing of it was written.
+    #[error("cannot record the trace: {detail}; nothing of the batch was written")]
+    InvalidBatch { detail: String },
+
     #[error(
         "the database holds a value Slipway cannot read ({context}: {detail}); was it edited by hand or written by a newer Slipway? upgrade slipway, or restore a backup"
     )]

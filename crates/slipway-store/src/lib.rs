@@ -34,6 +34,6 @@ pub use migrate::SCHEMA_VERSION;
 pub use open::{open, open_with};
 pub use queries::DOC_QUERIES;
 pub use store::{
-    BatchLink, Board, BoardCard, BodyRef, CostGroup, CostRow, LeaseGrant, SpanEnd, StateChange,
-    Store, TaskFilter, TraceBatch, TraceEnd,
+    BatchLink, Board, BoardCard, BodyRef, ContextMessage, CostGroup, CostRow, LeaseGrant,
+    SpanContext, SpanEnd, StateChange, Store, TaskFilter, TraceBatch, TraceEnd,
 };

@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::{sql, time};
 
 /// The latest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One step of the schema.
 pub(crate) struct Migration {
@@ -39,6 +39,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/sqlite/0004_board.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/sqlite/0005_contexts.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -57,6 +61,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../migrations/postgres/0004_board.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_contexts.sql"),
     },
 ];
 
@@ -148,7 +156,7 @@ pub(crate) async fn postgres(
             let theirs: Vec<String> = sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name IN ('tasks', 'task_deps', 'task_events', 'leases', \
-                 'traces', 'spans', 'contents', 'span_contents', 'task_seams', 'stage_results', \
+                 'traces', 'spans', 'contents', 'span_contents', 'context_messages', 'span_contexts', 'task_seams', 'stage_results', \
                  'findings', 'releases', 'release_tasks') \
                  ORDER BY table_name",
             )

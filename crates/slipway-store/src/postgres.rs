@@ -41,6 +41,28 @@ impl PgStore {
          SELECT l->>0, l->>1, CAST(l->>2 AS BIGINT), CAST(l->>3 AS BIGINT) \
          FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS l";
 
+    /// Appends context messages from one JSON array of `[context span,
+    /// position, content, check]` rows; a row with `check` 1 goes in only
+    /// when the position before it is stored (`recording::context_rows`).
+    const INSERT_CONTEXT_MESSAGES_JSON: &'static str = "INSERT INTO context_messages \
+         (context_span_id, position, content_id) \
+         SELECT r->>0, CAST(r->>1 AS BIGINT), CAST(r->>2 AS BIGINT) \
+         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r \
+         WHERE CAST(r->>3 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM context_messages m \
+         WHERE m.context_span_id = r->>0 AND m.position = CAST(r->>1 AS BIGINT) - 1)";
+
+    /// Records what calls sent from one JSON array of `[span, context span,
+    /// messages]` rows; a row goes in only when both spans are of one run and
+    /// the context holds position `messages - 1`.
+    const INSERT_SPAN_CONTEXTS_JSON: &'static str = "INSERT INTO span_contexts \
+         (span_id, context_span_id, messages) \
+         SELECT r->>0, r->>1, CAST(r->>2 AS BIGINT) \
+         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r \
+         JOIN spans s ON s.id = r->>0 \
+         JOIN spans o ON o.id = r->>1 AND o.trace_id = s.trace_id \
+         WHERE EXISTS (SELECT 1 FROM context_messages m \
+         WHERE m.context_span_id = r->>1 AND m.position = CAST(r->>2 AS BIGINT) - 1)";
+
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         map_error(&self.location.describe(), context, err)
     }

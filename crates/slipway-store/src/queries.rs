@@ -71,11 +71,33 @@ HAVING SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) > 0
 ORDER BY errors DESC, provider",
     ),
     (
-        "The bodies that fill the context: sent most, times their length",
-        "SELECT c.id, c.kind, LENGTH(c.body) AS chars, COUNT(*) AS sends
+        "What a model call sent ($1: the span id)",
+        "SELECT 'context' AS source, cm.position, c.kind, c.body
+FROM span_contexts sx
+JOIN context_messages cm ON cm.context_span_id = sx.context_span_id
+                         AND cm.position < sx.messages
+JOIN contents c ON c.id = cm.content_id
+WHERE sx.span_id = $1
+UNION ALL
+SELECT 'link', sc.position, c.kind, c.body
 FROM span_contents sc
 JOIN contents c ON c.id = sc.content_id
-WHERE sc.direction = 'input'
+WHERE sc.span_id = $1 AND sc.direction = 'input'
+ORDER BY source, position",
+    ),
+    (
+        "The bodies that fill the context: sent most, times their length",
+        "WITH sends AS (
+  SELECT cm.content_id
+  FROM span_contexts sx
+  JOIN context_messages cm ON cm.context_span_id = sx.context_span_id
+                           AND cm.position < sx.messages
+  UNION ALL
+  SELECT content_id FROM span_contents WHERE direction = 'input'
+)
+SELECT c.id, c.kind, LENGTH(c.body) AS chars, COUNT(*) AS sends
+FROM sends
+JOIN contents c ON c.id = sends.content_id
 GROUP BY c.id
 ORDER BY COUNT(*) * LENGTH(c.body) DESC, c.id
 LIMIT 10",

@@ -1,12 +1,15 @@
 //! What recording a trace needs besides SQL: the identity of a stored body,
-//! text PostgreSQL can hold, durations, and attributes as stored.
+//! text PostgreSQL can hold, durations, attributes as stored, and the checks
+//! of a batch's contexts that need no database.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
-use slipway_types::ContentKind;
+use slipway_types::{ContentId, ContentKind};
+
+use crate::{BodyRef, ContextMessage, StoreError};
 
 /// Rows per statement in a batch write, well under both backends' parameter limits.
 pub(crate) const BATCH_ROWS: usize = 200;
@@ -57,9 +60,125 @@ pub(crate) fn attributes_text(attributes: &BTreeMap<String, serde_json::Value>) 
     serde_json::Value::Object(object).to_string()
 }
 
+/// Returns the id of a body a batch names: stored before, or the batch's own.
+pub(crate) fn body_id(body: BodyRef, body_ids: &[ContentId]) -> Result<ContentId, StoreError> {
+    match body {
+        BodyRef::Stored(id) => Ok(id),
+        BodyRef::New(i) => body_ids
+            .get(i)
+            .copied()
+            .ok_or_else(|| StoreError::InvalidBatch {
+                detail: format!(
+                    "a record names body {i} of the batch, which has {}",
+                    body_ids.len()
+                ),
+            }),
+    }
+}
+
+/// Returns a batch's context messages as JSON rows `[context span, position,
+/// content, check]`, after checking that each context's positions are
+/// consecutive within the batch. `check` is 1 on the first row of a context
+/// that does not start at 0: the statement inserts it only when the position
+/// before it is stored, so a context never has a gap.
+pub(crate) fn context_rows(
+    messages: &[ContextMessage],
+    body_ids: &[ContentId],
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    let mut rows = Vec::with_capacity(messages.len());
+    for message in messages {
+        let context = message.context.as_str();
+        let check = match last.get(context) {
+            Some(before) if message.position != before.saturating_add(1) => {
+                return Err(StoreError::InvalidBatch {
+                    detail: format!(
+                        "context {context} has position {} right after {before}",
+                        message.position
+                    ),
+                });
+            }
+            Some(_) => 0,
+            None if message.position < 0 => {
+                return Err(StoreError::InvalidBatch {
+                    detail: format!("context {context} has position {}", message.position),
+                });
+            }
+            None => i64::from(message.position > 0),
+        };
+        last.insert(context, message.position);
+        let body = body_id(message.body, body_ids)?;
+        rows.push(serde_json::json!([
+            context,
+            message.position,
+            body.0,
+            check
+        ]));
+    }
+    Ok(rows)
+}
+
+/// Refuses a batch when a validating statement inserted fewer rows than given.
+pub(crate) fn all_rows(inserted: u64, given: usize, detail: &str) -> Result<(), StoreError> {
+    if usize::try_from(inserted).ok() == Some(given) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidBatch {
+            detail: detail.to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use slipway_types::SpanId;
+
     use super::*;
+
+    proptest! {
+        /// A batch's context rows are accepted exactly when each context's
+        /// positions start at 0 or more and go up by one; the first row of a
+        /// context is checked against the store exactly when it is not 0.
+        #[test]
+        fn context_rows_accept_only_consecutive_positions(
+            rows in proptest::collection::vec((0u8..3, -1i64..6), 0..12),
+        ) {
+            let messages: Vec<ContextMessage> = rows
+                .iter()
+                .map(|(context, position)| ContextMessage {
+                    context: SpanId::from_bytes([*context; 8]),
+                    position: *position,
+                    body: BodyRef::Stored(ContentId(1)),
+                })
+                .collect();
+            let mut last: HashMap<u8, i64> = HashMap::new();
+            let mut valid = true;
+            let mut checks = Vec::new();
+            for (context, position) in &rows {
+                if let Some(before) = last.get(context) {
+                    valid &= *position == before + 1;
+                    checks.push(0);
+                } else {
+                    valid &= *position >= 0;
+                    checks.push(i64::from(*position > 0));
+                }
+                last.insert(*context, *position);
+            }
+            match context_rows(&messages, &[]) {
+                Ok(json) => {
+                    prop_assert!(valid, "{rows:?} accepted");
+                    let got: Vec<i64> = json.iter().map(|r| r[3].as_i64().unwrap_or(-1)).collect();
+                    prop_assert_eq!(got, checks);
+                }
+                Err(err) => {
+                    prop_assert!(!valid, "{rows:?} refused: {err}");
+                    let invalid = matches!(err, StoreError::InvalidBatch { .. });
+                    prop_assert!(invalid, "{err:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn hashes_cover_kind_and_body() {

@@ -233,10 +233,19 @@ pub(crate) const INSERT_CONTENT: &str = "INSERT INTO contents (sha256, kind, bod
 pub(crate) const NEXT_CONTENT_POSITION: &str = "SELECT COALESCE(MAX(position), -1) + 1 \
      FROM span_contents WHERE span_id = $1 AND direction = $2";
 
-/// Inputs, then outputs, each in the order they were linked; binds the span id.
-pub(crate) const SPAN_CONTENTS: &str = "SELECT sc.direction, c.kind, c.body \
+/// Inputs (the prefix of its context the span sent, then its own input
+/// links), then outputs, each in order; binds the span id.
+pub(crate) const SPAN_CONTENTS: &str = "SELECT 'input' AS direction, c.kind, c.body, \
+     0 AS part, cm.position AS position \
+     FROM span_contexts sx \
+     JOIN context_messages cm ON cm.context_span_id = sx.context_span_id \
+     AND cm.position < sx.messages \
+     JOIN contents c ON c.id = cm.content_id WHERE sx.span_id = $1 \
+     UNION ALL \
+     SELECT sc.direction, c.kind, c.body, CASE sc.direction WHEN 'input' THEN 1 ELSE 2 END, \
+     sc.position \
      FROM span_contents sc JOIN contents c ON c.id = sc.content_id WHERE sc.span_id = $1 \
-     ORDER BY CASE sc.direction WHEN 'input' THEN 0 ELSE 1 END, sc.position";
+     ORDER BY part, position";
 
 /// Tokens and cost of runs grouped by `$key`, since an optional instant (`$1`).
 /// `SUM` skips NULL costs and is NULL when all are: an unknown cost is never

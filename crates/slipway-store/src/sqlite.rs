@@ -65,6 +65,30 @@ impl SqliteStore {
          SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
          json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each($1)";
 
+    /// Appends context messages from one JSON array of `[context span,
+    /// position, content, check]` rows; a row with `check` 1 goes in only
+    /// when the position before it is stored (`recording::context_rows`).
+    const INSERT_CONTEXT_MESSAGES_JSON: &'static str = "INSERT INTO context_messages \
+         (context_span_id, position, content_id) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
+         FROM json_each($1) \
+         WHERE json_extract(value, '$[3]') = 0 OR EXISTS (SELECT 1 FROM context_messages m \
+         WHERE m.context_span_id = json_extract(value, '$[0]') \
+         AND m.position = json_extract(value, '$[1]') - 1)";
+
+    /// Records what calls sent from one JSON array of `[span, context span,
+    /// messages]` rows; a row goes in only when both spans are of one run and
+    /// the context holds position `messages - 1`.
+    const INSERT_SPAN_CONTEXTS_JSON: &'static str = "INSERT INTO span_contexts \
+         (span_id, context_span_id, messages) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
+         FROM json_each($1) \
+         JOIN spans s ON s.id = json_extract(value, '$[0]') \
+         JOIN spans o ON o.id = json_extract(value, '$[1]') AND o.trace_id = s.trace_id \
+         WHERE EXISTS (SELECT 1 FROM context_messages m \
+         WHERE m.context_span_id = json_extract(value, '$[1]') \
+         AND m.position = json_extract(value, '$[2]') - 1)";
+
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         self.errors.map(context, err)
     }

@@ -79,6 +79,23 @@ pub struct BatchLink {
     pub body: BodyRef,
 }
 
+/// One message of a context: the body at `position` of the context that the
+/// `chat` span `context` opened (position 0 is the system prompt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextMessage {
+    pub context: SpanId,
+    pub position: i64,
+    pub body: BodyRef,
+}
+
+/// What a model call sent: the first `messages` messages of `context`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanContext {
+    pub span: SpanId,
+    pub context: SpanId,
+    pub messages: i64,
+}
+
 /// Trace records written together by [`Store::write_batch`], in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TraceBatch {
@@ -90,6 +107,11 @@ pub struct TraceBatch {
     pub ends: Vec<(SpanId, SpanEnd)>,
     /// Links of bodies to spans (of this batch or earlier ones).
     pub links: Vec<BatchLink>,
+    /// Messages appended to contexts; within a batch, one context's
+    /// positions are consecutive and follow those stored before (or start at 0).
+    pub context_messages: Vec<ContextMessage>,
+    /// What model calls sent, as prefixes of their contexts.
+    pub span_contexts: Vec<SpanContext>,
 }
 
 impl TraceBatch {
@@ -100,6 +122,37 @@ impl TraceBatch {
             && self.spans.is_empty()
             && self.ends.is_empty()
             && self.links.is_empty()
+            && self.context_messages.is_empty()
+            && self.span_contexts.is_empty()
+    }
+
+    /// Appends `later` after this batch's records, renumbering its new
+    /// bodies (`BodyRef::New`) to their places in the joined batch.
+    pub fn append(&mut self, later: Self) {
+        let shift = self.bodies.len();
+        let moved = |body: BodyRef| match body {
+            BodyRef::New(i) => BodyRef::New(i + shift),
+            stored @ BodyRef::Stored(_) => stored,
+        };
+        self.bodies.extend(later.bodies);
+        self.spans.extend(later.spans);
+        self.ends.extend(later.ends);
+        self.links
+            .extend(later.links.into_iter().map(|link| BatchLink {
+                body: moved(link.body),
+                ..link
+            }));
+        self.context_messages
+            .extend(
+                later
+                    .context_messages
+                    .into_iter()
+                    .map(|message| ContextMessage {
+                        body: moved(message.body),
+                        ..message
+                    }),
+            );
+        self.span_contexts.extend(later.span_contexts);
     }
 }
 
@@ -275,7 +328,10 @@ pub trait Store: Send + Sync {
     /// Writes `batch` in one transaction — all of it, or nothing — and returns
     /// the ids of its bodies, in order. Spans must belong to a recorded run and
     /// parents must be written before (or earlier in `spans` than) their children;
-    /// a link's position must be free for its span and direction.
+    /// a link's position must be free for its span and direction. A context's
+    /// positions must run from 0 with no gap, and a span context may name only
+    /// messages its context holds once the batch is in; otherwise
+    /// [`StoreError::InvalidBatch`].
     async fn write_batch(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError>;
 
     /// Returns the latest `limit` runs, newest first.
@@ -288,8 +344,9 @@ pub trait Store: Send + Sync {
     /// [`StoreError::UnknownTrace`].
     async fn trace(&self, id: &TraceId) -> Result<(Trace, Vec<Span>), StoreError>;
 
-    /// Returns the bodies a span sent (inputs first) and received, in the
-    /// order they were linked, or [`StoreError::UnknownSpan`].
+    /// Returns the bodies a span sent (inputs first: the prefix of its
+    /// context it sent, then its own input links) and received, each in order,
+    /// or [`StoreError::UnknownSpan`].
     async fn span_contents(
         &self,
         span: &SpanId,
@@ -351,4 +408,92 @@ pub trait Store: Send + Sync {
 
     /// Returns all releases and rollbacks, newest (last recorded) first, with their task ids.
     async fn releases(&self) -> Result<Vec<Release>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(n: u8) -> SpanId {
+        SpanId::from_bytes([n; 8])
+    }
+
+    #[test]
+    fn appending_a_batch_renumbers_its_new_bodies_only() {
+        let mut first = TraceBatch {
+            bodies: vec![
+                (ContentKind::System, "a".into()),
+                (ContentKind::Message, "b".into()),
+            ],
+            context_messages: vec![ContextMessage {
+                context: span(1),
+                position: 0,
+                body: BodyRef::New(0),
+            }],
+            ..TraceBatch::default()
+        };
+        let later = TraceBatch {
+            bodies: vec![(ContentKind::Response, "c".into())],
+            links: vec![
+                BatchLink {
+                    span: span(2),
+                    direction: ContentDirection::Output,
+                    position: 0,
+                    body: BodyRef::New(0),
+                },
+                BatchLink {
+                    span: span(2),
+                    direction: ContentDirection::Input,
+                    position: 0,
+                    body: BodyRef::Stored(ContentId(7)),
+                },
+            ],
+            context_messages: vec![
+                ContextMessage {
+                    context: span(1),
+                    position: 1,
+                    body: BodyRef::New(0),
+                },
+                ContextMessage {
+                    context: span(1),
+                    position: 2,
+                    body: BodyRef::Stored(ContentId(8)),
+                },
+            ],
+            span_contexts: vec![SpanContext {
+                span: span(2),
+                context: span(1),
+                messages: 3,
+            }],
+            ..TraceBatch::default()
+        };
+        first.append(later);
+        assert_eq!(first.bodies.len(), 3);
+        assert_eq!(first.bodies[2].1, "c");
+        let links: Vec<BodyRef> = first.links.iter().map(|l| l.body).collect();
+        assert_eq!(links, [BodyRef::New(2), BodyRef::Stored(ContentId(7))]);
+        let messages: Vec<(i64, BodyRef)> = first
+            .context_messages
+            .iter()
+            .map(|m| (m.position, m.body))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (0, BodyRef::New(0)),
+                (1, BodyRef::New(2)),
+                (2, BodyRef::Stored(ContentId(8)))
+            ]
+        );
+        assert_eq!(first.span_contexts.len(), 1);
+        assert!(!first.is_empty());
+        let only_a_call = TraceBatch {
+            span_contexts: first.span_contexts.clone(),
+            ..TraceBatch::default()
+        };
+        assert!(
+            !only_a_call.is_empty(),
+            "a call's context alone is something to write"
+        );
+    }
 }

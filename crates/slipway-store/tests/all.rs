@@ -9,6 +9,7 @@ mod suite {
 
     mod bad_input;
     mod conformance;
+    mod contexts;
     mod doc_queries;
     mod pipeline;
     mod races;

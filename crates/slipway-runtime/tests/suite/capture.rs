@@ -64,10 +64,12 @@ async fn run(
     report
 }
 
-/// Returns the ids of the bodies a span sent, in order.
+/// Returns the ids of the bodies a model call sent, in order: the prefix of its context.
 async fn input_ids(db: &TestDb, span: &str) -> Vec<i64> {
     db.ints(
-        "SELECT content_id FROM span_contents WHERE span_id = $1 AND direction = 'input' ORDER BY position",
+        "SELECT cm.content_id FROM span_contexts sx \
+         JOIN context_messages cm ON cm.context_span_id = sx.context_span_id \
+         AND cm.position < sx.messages WHERE sx.span_id = $1 ORDER BY cm.position",
         &[span],
     )
     .await
@@ -97,6 +99,26 @@ async fn every_body_is_stored_once(db: &TestDb) {
         );
         sent_before = ids;
     }
+    // One context: each message is one row, each call one row, and no call
+    // links its inputs one by one.
+    assert_eq!(
+        db.count("SELECT COUNT(DISTINCT context_span_id) FROM span_contexts")
+            .await,
+        1
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM context_messages").await,
+        1 + 1 + 2 * 4
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM span_contexts").await, 5);
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM span_contents sc JOIN spans s ON s.id = sc.span_id \
+             WHERE s.operation = 'chat' AND sc.direction = 'input'"
+        )
+        .await,
+        0
+    );
     let last = bodies(&*store, &chats[4].id, ContentDirection::Input).await;
     let kinds: Vec<ContentKind> = last.iter().map(|b| b.kind).collect();
     assert_eq!(kinds[0], ContentKind::System);
@@ -142,7 +164,13 @@ async fn capture_off_stores_no_content(db: &TestDb) {
     options.capture = false;
     let report = run(&store, &repo, &fake, options).await;
     assert_eq!(db.count("SELECT COUNT(*) FROM contents").await, 0);
-    assert_eq!(db.count("SELECT COUNT(*) FROM span_contents").await, 0);
+    for table in ["span_contents", "context_messages", "span_contexts"] {
+        assert_eq!(
+            db.count(&format!("SELECT COUNT(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
     let recorded = Recorded::load(&*store, &report.trace_id).await;
     assert_eq!(
         recorded.of(op::CHAT).len(),

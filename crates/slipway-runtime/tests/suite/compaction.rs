@@ -160,6 +160,7 @@ async fn older_turns_are_replaced_by_a_summary(db: &TestDb) {
             op::CHAT
         ]
     );
+    check_contexts(db, &*store, &recorded).await;
     let span = recorded.of(op::COMPACTION)[0];
     assert_eq!(span.name, "compaction claude-sonnet-4-5");
     assert_eq!(span.parent_id.as_ref(), Some(&recorded.root().id));
@@ -181,6 +182,36 @@ async fn older_turns_are_replaced_by_a_summary(db: &TestDb) {
         recorded.trace.tokens,
         "the summary counts"
     );
+}
+
+/// The calls before the compaction share a context; the one after it opens
+/// its own, whose inputs are what it sent.
+async fn check_contexts(db: &TestDb, store: &dyn Store, recorded: &Recorded) {
+    let chats = recorded.of(op::CHAT);
+    assert_eq!(
+        db.count("SELECT COUNT(DISTINCT context_span_id) FROM span_contexts")
+            .await,
+        2
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM span_contexts WHERE span_id = context_span_id")
+            .await,
+        2,
+        "the first call and the call after the compaction open contexts"
+    );
+    let sent = bodies(store, &chats[2].id, ContentDirection::Input).await;
+    let kinds: Vec<ContentKind> = sent.iter().map(|b| b.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ContentKind::System,
+            ContentKind::Message,
+            ContentKind::Message,
+            ContentKind::Message
+        ]
+    );
+    assert!(sent[1].body.contains("SUMMARY: parse() lives"), "{sent:?}");
+    assert!(!sent.iter().any(|b| b.body.contains("call_1")), "{sent:?}");
 }
 
 async fn a_second_compaction_replaces_the_first_summary(db: &TestDb) {

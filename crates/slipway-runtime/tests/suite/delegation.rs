@@ -11,13 +11,13 @@ use slipway_policy::AgentRole;
 use slipway_runtime::{Agent, Cancel, RunOptions, RunReport, Stop, SubAgents, role_prompt};
 use slipway_store::Store;
 use slipway_test_support::{FakeModel, FakeToolCall, TempRepo, Turn};
-use slipway_types::{SpanStatus, operations as op};
+use slipway_types::{ContentDirection, SpanStatus, operations as op};
 
 use super::fixture::{
     AGENTS_MD, TASK, agent, coder, expected_tokens, explorer, options, prices, provider_for, repo,
     tools, usage,
 };
-use super::recorded::Recorded;
+use super::recorded::{Recorded, bodies};
 use super::support::{Events, TestDb, on_both_backends};
 use super::wire::{system, tool_names, tool_results, turns};
 
@@ -167,6 +167,23 @@ async fn a_delegated_explorer_runs_and_its_summary_is_the_result(db: &TestDb) {
     );
 
     check_nested_spans(&*store, &report).await;
+    // The helper's calls have a context of their own, opened by its first
+    // call; the coder's two calls share theirs.
+    assert_eq!(
+        db.count("SELECT COUNT(DISTINCT context_span_id) FROM span_contexts")
+            .await,
+        2
+    );
+    let recorded = Recorded::load(&*store, &report.trace_id).await;
+    let helper_chat = recorded
+        .of(op::CHAT)
+        .into_iter()
+        .find(|s| s.provider.as_deref() == Some("openai"))
+        .unwrap();
+    let sent = bodies(&*store, &helper_chat.id, ContentDirection::Input).await;
+    assert_eq!(sent.len(), 2, "the explorer's prompt and the question");
+    assert!(sent[0].body.starts_with(role_prompt(AgentRole::Explorer)));
+    assert!(sent[1].body.contains(QUESTION));
 }
 
 /// The helper's spans sit under the `delegate` call, in the caller's one trace.

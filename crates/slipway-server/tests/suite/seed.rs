@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::json;
-use slipway_store::{BatchLink, BodyRef, SpanEnd, StateChange, Store, TraceBatch, TraceEnd};
+use slipway_store::{
+    BatchLink, BodyRef, ContextMessage, SpanContext, SpanEnd, StateChange, Store, TraceBatch,
+    TraceEnd,
+};
 use slipway_types::{
     ContentDirection, ContentKind, Finding, NewRelease, NewTask, ReleaseKind, Severity, Span,
     SpanId, SpanStatus, StageResult, TaskId, TaskState, TestCounts, TokenCounts, Trace, TraceId,
@@ -237,10 +240,18 @@ async fn runs(store: &dyn Store, ready: TaskId) -> Runs {
                 (ContentKind::Message, PROMPT.into()),
                 (ContentKind::Response, ANSWER.into()),
             ],
-            links: vec![
-                link(&chat, ContentDirection::Input, 0),
-                link(&chat, ContentDirection::Output, 1),
-            ],
+            links: vec![link(&chat, ContentDirection::Output, 1)],
+            // What the call sent: the first message of the context it opened.
+            context_messages: vec![ContextMessage {
+                context: chat.id.clone(),
+                position: 0,
+                body: BodyRef::New(0),
+            }],
+            span_contexts: vec![SpanContext {
+                span: chat.id.clone(),
+                context: chat.id.clone(),
+                messages: 1,
+            }],
             spans: vec![root, chat.clone()],
             ends: Vec::new(),
         })

@@ -265,6 +265,7 @@ macro_rules! impl_traces {
                     self.span_finish_on(&mut tx, id, end).await?;
                 }
                 self.batch_links(&mut tx, &batch.links, &body_ids).await?;
+                self.batch_contexts(&mut tx, batch, &body_ids).await?;
                 tx.commit()
                     .await
                     .map_err(self.ctx("cannot commit the trace records"))?;
@@ -404,16 +405,7 @@ macro_rules! impl_traces {
                 }
                 let mut links = Vec::with_capacity(batch_links.len());
                 for link in batch_links {
-                    let content = match link.body {
-                        $crate::BodyRef::Stored(id) => id,
-                        $crate::BodyRef::New(i) => *body_ids.get(i).ok_or_else(|| {
-                            $crate::StoreError::corrupt_row(
-                                format!("body {i} of the batch"),
-                                "a link names a body the batch does not have",
-                            )
-                        })?,
-                    };
-                    links.push((link, content));
+                    links.push((link, $crate::recording::body_id(link.body, body_ids)?));
                 }
                 let rows: Vec<serde_json::Value> = links
                     .iter()
@@ -431,6 +423,55 @@ macro_rules! impl_traces {
                     .execute(&mut *conn)
                     .await
                     .map_err(self.ctx("cannot link the bodies to their spans"))?;
+                Ok(())
+            }
+
+            /// Appends messages to contexts and records what calls sent, each
+            /// validated inside its one statement (see `recording::context_rows`).
+            async fn batch_contexts(
+                &self,
+                conn: &mut $connection,
+                batch: &$crate::TraceBatch,
+                body_ids: &[slipway_types::ContentId],
+            ) -> Result<(), $crate::StoreError> {
+                if !batch.context_messages.is_empty() {
+                    let rows = $crate::recording::context_rows(&batch.context_messages, body_ids)?;
+                    let inserted = sqlx::query(Self::INSERT_CONTEXT_MESSAGES_JSON)
+                        .bind(serde_json::Value::Array(rows).to_string())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot record the contexts' messages"))?
+                        .rows_affected();
+                    $crate::recording::all_rows(
+                        inserted,
+                        batch.context_messages.len(),
+                        "a context's messages must start at position 0 or follow the ones stored before",
+                    )?;
+                }
+                if !batch.span_contexts.is_empty() {
+                    let rows: Vec<serde_json::Value> = batch
+                        .span_contexts
+                        .iter()
+                        .map(|sent| {
+                            serde_json::json!([
+                                sent.span.as_str(),
+                                sent.context.as_str(),
+                                sent.messages
+                            ])
+                        })
+                        .collect();
+                    let inserted = sqlx::query(Self::INSERT_SPAN_CONTEXTS_JSON)
+                        .bind(serde_json::Value::Array(rows).to_string())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(self.ctx("cannot record what the model calls sent"))?
+                        .rows_affected();
+                    $crate::recording::all_rows(
+                        inserted,
+                        batch.span_contexts.len(),
+                        "a model call names messages its context does not hold, or a context of another run",
+                    )?;
+                }
                 Ok(())
             }
 

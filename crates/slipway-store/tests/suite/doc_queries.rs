@@ -3,7 +3,9 @@
 //! over the same recorded runs.
 
 use jiff::Timestamp;
-use slipway_store::{DOC_QUERIES, SpanEnd, Store};
+use slipway_store::{
+    BodyRef, ContextMessage, DOC_QUERIES, SpanContext, SpanEnd, Store, TraceBatch,
+};
 use slipway_types::{ContentDirection, ContentId, ContentKind, Span, SpanStatus, Trace};
 
 use crate::suite::support::{TestDb, at, on_both_backends};
@@ -255,12 +257,48 @@ async fn documented_queries_answer_as_documented(db: &TestDb) {
             text(&["anthropic", "3", "1", &stored_at(26)]),
         ]
     );
+    assert_what_calls_sent(db).await;
     assert_eq!(
         rows("The bodies that fill the context", &[]).await,
         [
             text(&[&system.to_string(), "system", "50", "3"]),
             text(&[&result.to_string(), "tool_result", "100", "1"]),
             text(&[&task.to_string(), "message", "6", "3"]),
+        ]
+    );
+}
+
+/// "What a model call sent" over the calls `seed_bodies` recorded: two in
+/// one context, one with links as versions before contexts wrote them.
+async fn assert_what_calls_sent(db: &TestDb) {
+    let sent = |span: u8| {
+        let sql = query("What a model call sent");
+        async move { db.raw_rows(sql, &[&span_id(span).to_string()]).await }
+    };
+    let text = |row: &[&str]| row.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let system_text = "S".repeat(50);
+    let result_text = "R".repeat(100);
+    assert_eq!(
+        sent(6).await,
+        [
+            text(&["context", "0", "system", &system_text]),
+            text(&["context", "1", "message", "Fix it"]),
+            text(&["context", "2", "tool_result", &result_text]),
+        ]
+    );
+    assert_eq!(
+        sent(2).await,
+        [
+            text(&["context", "0", "system", &system_text]),
+            text(&["context", "1", "message", "Fix it"]),
+        ],
+        "an earlier call sent only the prefix it saw"
+    );
+    assert_eq!(
+        sent(7).await,
+        [
+            text(&["link", "0", "system", &system_text]),
+            text(&["link", "1", "message", "Fix it"]),
         ]
     );
 }
@@ -292,14 +330,37 @@ async fn seed_bodies(store: &dyn Store) -> [ContentId; 3] {
         .put_content(ContentKind::Response, &"A".repeat(500))
         .await
         .unwrap();
-    for n in [2, 6, 7] {
-        store
-            .link_contents(&span_id(n), ContentDirection::Input, &[system, task])
-            .await
-            .unwrap();
-    }
+    // Calls 2 and 6 share a context: 2 opened it and sent the system prompt
+    // and the task; 6 sent those and the tool result after them.
+    let message = |position, body| ContextMessage {
+        context: span_id(2),
+        position,
+        body: BodyRef::Stored(body),
+    };
+    let sent = |span, messages| SpanContext {
+        span: span_id(span),
+        context: span_id(2),
+        messages,
+    };
     store
-        .link_contents(&span_id(6), ContentDirection::Input, &[result])
+        .write_batch(&TraceBatch {
+            context_messages: vec![message(0, system), message(1, task)],
+            span_contexts: vec![sent(2, 2)],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    store
+        .write_batch(&TraceBatch {
+            context_messages: vec![message(2, result)],
+            span_contexts: vec![sent(6, 3)],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    // Call 7 as versions before contexts recorded a call: one link per body.
+    store
+        .link_contents(&span_id(7), ContentDirection::Input, &[system, task])
         .await
         .unwrap();
     store

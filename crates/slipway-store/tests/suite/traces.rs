@@ -890,6 +890,8 @@ async fn a_batch_is_written_whole_or_not_at_all(db: &TestDb) {
             link(2, ContentDirection::Input, 1, BodyRef::New(0)),
             link(2, ContentDirection::Output, 0, BodyRef::New(2)),
         ],
+        // Inputs linked one by one, as versions before contexts recorded them.
+        ..TraceBatch::default()
     };
     let ids = store.write_batch(&batch).await.unwrap();
     assert_eq!(ids.len(), 3);

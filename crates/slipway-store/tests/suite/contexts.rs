@@ -1,0 +1,402 @@
+//! What model calls sent, recorded as prefixes of contexts: read back as
+//! inputs in order, beside links of versions before contexts; refused whole
+//! when a context would have a gap or a call names messages it does not hold.
+
+use slipway_store::{
+    BatchLink, BodyRef, ContextMessage, SpanContext, Store, StoreError, TraceBatch,
+};
+use slipway_types::{ContentDirection, ContentId, ContentKind, SpanId};
+
+use crate::suite::support::{Rng, TestDb, on_both_backends};
+use crate::suite::traces::{new_span, new_trace, span_id};
+
+on_both_backends!(
+    calls_read_back_the_prefix_they_sent,
+    a_context_with_a_gap_or_an_overreach_is_refused_whole,
+    random_runs_read_back_as_a_naive_model_says,
+);
+
+fn message(context: u8, position: i64, body: BodyRef) -> ContextMessage {
+    ContextMessage {
+        context: span_id(context),
+        position,
+        body,
+    }
+}
+
+fn sent(span: u8, context: u8, messages: i64) -> SpanContext {
+    SpanContext {
+        span: span_id(span),
+        context: span_id(context),
+        messages,
+    }
+}
+
+/// The bodies of `span`, each with its direction.
+async fn read(store: &dyn Store, span: &SpanId) -> Vec<(ContentDirection, String)> {
+    store
+        .span_contents(span)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(direction, content)| (direction, content.body))
+        .collect()
+}
+
+fn inputs(bodies: &[&str]) -> Vec<(ContentDirection, String)> {
+    bodies
+        .iter()
+        .map(|b| (ContentDirection::Input, (*b).to_owned()))
+        .collect()
+}
+
+/// A run (trace 1) with a root span 1 and chat spans `chats`.
+async fn run_with_chats(store: &dyn Store, chats: &[u8]) {
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    let mut spans = vec![new_span(1, 1, None, "invoke_agent", "coder", 0)];
+    spans.extend(
+        chats
+            .iter()
+            .map(|n| new_span(1, *n, Some(1), "chat", "claude-sonnet-4-5", u64::from(*n))),
+    );
+    store
+        .write_batch(&TraceBatch {
+            spans,
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn count(db: &TestDb, table: &str) -> String {
+    db.raw_strings(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}"))
+        .await
+        .remove(0)
+}
+
+async fn calls_read_back_the_prefix_they_sent(db: &TestDb) {
+    let store = db.open().await;
+    run_with_chats(&*store, &[2, 3, 4, 5]).await;
+    // Step 1: call 2 opens a context with the system prompt and the task, and answers.
+    let first = TraceBatch {
+        bodies: vec![
+            (ContentKind::System, "You are the coder.".into()),
+            (ContentKind::Message, "Fix the parser".into()),
+            (ContentKind::Response, "reading".into()),
+        ],
+        context_messages: vec![
+            message(2, 0, BodyRef::New(0)),
+            message(2, 1, BodyRef::New(1)),
+        ],
+        span_contexts: vec![sent(2, 2, 2)],
+        links: vec![BatchLink {
+            span: span_id(2),
+            direction: ContentDirection::Output,
+            position: 0,
+            body: BodyRef::New(2),
+        }],
+        ..TraceBatch::default()
+    };
+    let ids = store.write_batch(&first).await.unwrap();
+    // Step 2: call 3 sends the same two and the two new messages after them.
+    let second = TraceBatch {
+        bodies: vec![
+            (ContentKind::Message, "assistant: read".into()),
+            (ContentKind::Message, "tool: fn parse()".into()),
+        ],
+        context_messages: vec![
+            message(2, 2, BodyRef::New(0)),
+            message(2, 3, BodyRef::New(1)),
+        ],
+        span_contexts: vec![sent(3, 2, 4)],
+        ..TraceBatch::default()
+    };
+    store.write_batch(&second).await.unwrap();
+    // A compaction: call 4 opens a new context that reuses stored bodies.
+    let third = TraceBatch {
+        bodies: vec![(ContentKind::Summary, "summary so far".into())],
+        context_messages: vec![
+            message(4, 0, BodyRef::Stored(ids[0])),
+            message(4, 1, BodyRef::Stored(ids[1])),
+            message(4, 2, BodyRef::New(0)),
+        ],
+        span_contexts: vec![sent(4, 4, 3)],
+        ..TraceBatch::default()
+    };
+    store.write_batch(&third).await.unwrap();
+
+    let mut expected = inputs(&["You are the coder.", "Fix the parser"]);
+    expected.push((ContentDirection::Output, "reading".into()));
+    assert_eq!(
+        read(&*store, &span_id(2)).await,
+        expected,
+        "inputs, then outputs"
+    );
+    assert_eq!(
+        read(&*store, &span_id(3)).await,
+        inputs(&[
+            "You are the coder.",
+            "Fix the parser",
+            "assistant: read",
+            "tool: fn parse()"
+        ]),
+        "a later call sends the longer prefix; the earlier one keeps its own"
+    );
+    assert_eq!(
+        read(&*store, &span_id(4)).await,
+        inputs(&["You are the coder.", "Fix the parser", "summary so far"])
+    );
+    // Each message of a context is one row, however many calls sent it.
+    assert_eq!(count(db, "context_messages").await, "7");
+    assert_eq!(count(db, "span_contexts").await, "3");
+    assert_eq!(
+        db.raw_strings(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM span_contents WHERE direction = 'input'"
+        )
+        .await,
+        ["0"]
+    );
+
+    // A call recorded as versions before contexts did, one link per input,
+    // reads the same way; a call may have both, its context first.
+    store
+        .link_contents(&span_id(5), ContentDirection::Input, &[ids[1], ids[0]])
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&*store, &span_id(5)).await,
+        inputs(&["Fix the parser", "You are the coder."])
+    );
+    store
+        .link_contents(&span_id(4), ContentDirection::Input, &[ids[2]])
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&*store, &span_id(4)).await,
+        inputs(&[
+            "You are the coder.",
+            "Fix the parser",
+            "summary so far",
+            "reading"
+        ])
+    );
+}
+
+/// Batches that break a rule of contexts, each with why, over a run whose
+/// call 2 opened a context of two messages and whose call 3 has none; span
+/// 90 is of another run.
+fn refused(stored: BodyRef) -> [(&'static str, TraceBatch); 8] {
+    [
+        (
+            "a gap within the batch",
+            TraceBatch {
+                context_messages: vec![message(2, 2, stored), message(2, 4, stored)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "a gap after what is stored",
+            TraceBatch {
+                context_messages: vec![message(2, 3, stored)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "a new context not starting at 0",
+            TraceBatch {
+                context_messages: vec![message(3, 1, stored)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "a negative position",
+            TraceBatch {
+                context_messages: vec![message(3, -1, stored)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "more messages than the context holds",
+            TraceBatch {
+                span_contexts: vec![sent(3, 2, 3)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "no message at all",
+            TraceBatch {
+                span_contexts: vec![sent(3, 2, 0)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "a context of another run",
+            TraceBatch {
+                span_contexts: vec![sent(3, 90, 1)],
+                ..TraceBatch::default()
+            },
+        ),
+        (
+            "a body the batch does not have",
+            TraceBatch {
+                context_messages: vec![message(2, 2, BodyRef::New(3))],
+                ..TraceBatch::default()
+            },
+        ),
+    ]
+}
+
+async fn a_context_with_a_gap_or_an_overreach_is_refused_whole(db: &TestDb) {
+    let store = db.open().await;
+    run_with_chats(&*store, &[2, 3]).await;
+    let system = store
+        .put_content(ContentKind::System, "You are the coder.")
+        .await
+        .unwrap();
+    let stored = BodyRef::Stored(system);
+    store
+        .write_batch(&TraceBatch {
+            context_messages: vec![message(2, 0, stored), message(2, 1, stored)],
+            span_contexts: vec![sent(2, 2, 2)],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    // Another run, whose span no call of run 1 may name as its context.
+    store
+        .start_trace(&new_trace(9, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    store
+        .start_span(&new_span(9, 90, None, "chat", "claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    store
+        .write_batch(&TraceBatch {
+            context_messages: vec![message(90, 0, stored)],
+            span_contexts: vec![sent(90, 90, 1)],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    let before = [
+        count(db, "contents").await,
+        count(db, "context_messages").await,
+        count(db, "span_contexts").await,
+    ];
+
+    for (why, mut batch) in refused(stored) {
+        // Each refused batch also carries a new body and a valid call: neither is written.
+        batch
+            .bodies
+            .push((ContentKind::Message, format!("not kept: {why}")));
+        batch.span_contexts.insert(0, sent(3, 2, 1));
+        let err = store.write_batch(&batch).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidBatch { .. }),
+            "{why}: {err:?}"
+        );
+        assert!(
+            err.to_string().contains("nothing of the batch was written"),
+            "{why}: {err}"
+        );
+        let after = [
+            count(db, "contents").await,
+            count(db, "context_messages").await,
+            count(db, "span_contexts").await,
+        ];
+        assert_eq!(after, before, "{why}: nothing of the batch is written");
+    }
+    // A position taken is refused by the table itself.
+    let taken = TraceBatch {
+        context_messages: vec![message(2, 1, stored)],
+        ..TraceBatch::default()
+    };
+    assert!(store.write_batch(&taken).await.is_err());
+    assert_eq!(read(&*store, &span_id(3)).await, []);
+    // The same call, valid on its own, is written.
+    store
+        .write_batch(&TraceBatch {
+            span_contexts: vec![sent(3, 2, 1)],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&*store, &span_id(3)).await,
+        inputs(&["You are the coder."])
+    );
+}
+
+/// Random runs: contexts grow in random batches, calls send random prefixes
+/// (some as links, as older versions recorded them); every call reads back
+/// what a plain list of its messages says.
+async fn random_runs_read_back_as_a_naive_model_says(db: &TestDb) {
+    let store = db.open().await;
+    let mut rng = Rng::new(0x5eed_c0de);
+    let chats: Vec<u8> = (2..=60).collect();
+    run_with_chats(&*store, &chats).await;
+    let mut bodies: Vec<ContentId> = Vec::new();
+    for i in 0..12 {
+        let kind = if i == 0 {
+            ContentKind::System
+        } else {
+            ContentKind::Message
+        };
+        bodies.push(store.put_content(kind, &format!("body {i}")).await.unwrap());
+    }
+    // Each context: its messages so far (body indexes).
+    let mut contexts: Vec<(u8, Vec<usize>)> = Vec::new();
+    let mut expected: Vec<(u8, Vec<usize>)> = Vec::new();
+    for chat in chats.iter().copied() {
+        let mut batch = TraceBatch::default();
+        let body = |rng: &mut Rng| rng.below(bodies.len());
+        let context = if contexts.is_empty() || rng.below(5) == 0 {
+            contexts.push((chat, vec![0]));
+            batch
+                .context_messages
+                .push(message(chat, 0, BodyRef::Stored(bodies[0])));
+            contexts.len() - 1
+        } else {
+            rng.below(contexts.len())
+        };
+        let (opened_by, messages) = &mut contexts[context];
+        for _ in 0..rng.below(4) {
+            let b = body(&mut rng);
+            batch.context_messages.push(message(
+                *opened_by,
+                i64::try_from(messages.len()).unwrap(),
+                BodyRef::Stored(bodies[b]),
+            ));
+            messages.push(b);
+        }
+        if rng.below(6) == 0 {
+            // An older version's call: links, no context.
+            let linked: Vec<usize> = (0..rng.below(5)).map(|_| body(&mut rng)).collect();
+            let ids: Vec<ContentId> = linked.iter().map(|b| bodies[*b]).collect();
+            store.write_batch(&batch).await.unwrap();
+            store
+                .link_contents(&span_id(chat), ContentDirection::Input, &ids)
+                .await
+                .unwrap();
+            expected.push((chat, linked));
+            continue;
+        }
+        let prefix = 1 + rng.below(messages.len());
+        batch
+            .span_contexts
+            .push(sent(chat, *opened_by, i64::try_from(prefix).unwrap()));
+        expected.push((chat, messages[..prefix].to_vec()));
+        store.write_batch(&batch).await.unwrap();
+    }
+    for (chat, messages) in expected {
+        let want: Vec<(ContentDirection, String)> = messages
+            .iter()
+            .map(|b| (ContentDirection::Input, format!("body {b}")))
+            .collect();
+        assert_eq!(read(&*store, &span_id(chat)).await, want, "call {chat}");
+    }
+}
