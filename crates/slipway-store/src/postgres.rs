@@ -33,6 +33,10 @@ fn map_error(shown: &str, context: &str, err: sqlx::Error) -> StoreError {
 }
 
 impl PgStore {
+    /// The server checkpoints on its own; nothing to do after a trace write.
+    #[expect(clippy::unused_self, reason = "the SQLite store's counterpart uses it")]
+    fn after_trace_write(&self) {}
+
     /// Inserts the links of a batch from one JSON array of `[span, direction,
     /// position, content]` rows: one statement text, prepared once, whatever
     /// the number of rows.

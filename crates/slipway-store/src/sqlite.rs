@@ -1,7 +1,10 @@
 //! The SQLite backend: opening the file safely (never writing to a file that
-//! is not a Slipway database), WAL, and SQLite's errors in Slipway's terms.
+//! is not a Slipway database), WAL, checkpoints off the writers' path, and
+//! SQLite's errors in Slipway's terms.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -19,11 +22,33 @@ const SQLITE_LOCKED: i32 = 6;
 const SQLITE_CORRUPT: i32 = 11;
 const SQLITE_NOTADB: i32 = 26;
 
+/// Trace writes between two checkpoints the store starts itself: a step
+/// writes about 16 pages, so about SQLite's default of 1,000 pages.
+const CHECKPOINT_EVERY: u32 = 64;
+
+/// WAL pages after which a committing connection checkpoints on its own
+/// (SQLite's automatic checkpoint): the net under the store's own, which
+/// leaves it to heavier writes than traces.
+const AUTOCHECKPOINT_PAGES: &str = "4000";
+
 /// A store in one SQLite file.
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
     location: StoreLocation,
     errors: Errors,
+    checkpoints: Arc<Checkpoints>,
+}
+
+/// Checkpoints started by the store: after every [`CHECKPOINT_EVERY`] trace
+/// writes, a `PASSIVE` checkpoint runs as a task of its own on another pooled
+/// connection, one at a time. So the copy of the WAL into the database, and
+/// its fsync, happen beside the agent's steps instead of inside the commit
+/// that crossed SQLite's threshold. Durability is the same: a commit is
+/// durable in the WAL whether or not it was copied yet.
+#[derive(Default)]
+struct Checkpoints {
+    writes: AtomicU32,
+    running: AtomicBool,
 }
 
 /// Turns sqlx errors into `StoreError`s that name the file.
@@ -118,7 +143,8 @@ impl SqliteStore {
             // In WAL mode NORMAL keeps every commit atomic and the database
             // consistent across crashes; only a power loss can take back the
             // last commits, never corrupt. FULL would add an fsync per commit.
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
         let mut conn = SqliteConnection::connect_with(&connect)
             .await
             .map_err(|err| errors.map("cannot open the database", err))?;
@@ -137,7 +163,34 @@ impl SqliteStore {
             pool,
             location,
             errors,
+            checkpoints: Arc::default(),
         })
+    }
+
+    /// Counts a trace write and, every [`CHECKPOINT_EVERY`], starts a
+    /// checkpoint unless one is running (or there is no runtime to run it:
+    /// then SQLite's own checkpoint does the work).
+    fn after_trace_write(&self) {
+        let writes = self.checkpoints.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if !writes.is_multiple_of(CHECKPOINT_EVERY)
+            || self.checkpoints.running.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.checkpoints.running.store(false, Ordering::Release);
+            return;
+        };
+        let pool = self.pool.clone();
+        let checkpoints = Arc::clone(&self.checkpoints);
+        runtime.spawn(async move {
+            // A checkpoint that fails (the file is busy) is simply tried again
+            // with the next one; nothing waits on it.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await;
+            checkpoints.running.store(false, Ordering::Release);
+        });
     }
 }
 

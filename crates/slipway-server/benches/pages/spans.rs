@@ -3,15 +3,16 @@
 //! `invoke_agent` root, a `chat` span per model call with its tokens and
 //! cost, `execute_tool` spans after it (now and then a `delegate` call
 //! running a helper agent a level deeper), every span with its OpenTelemetry
-//! attributes; one run in 100 keeps its bodies, linked as the runtime links
-//! them (each model call links the whole conversation it sent).
+//! attributes; one run in 100 keeps its bodies, recorded as the runtime
+//! records them (each model call sends a longer prefix of the run's context,
+//! its response and tool bodies are links).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use fastrand::Rng;
 use serde_json::json;
-use slipway_store::{BatchLink, BodyRef, TraceBatch};
+use slipway_store::{BatchLink, BodyRef, ContextMessage, SpanContext, TraceBatch};
 use slipway_types::{
     ContentDirection, ContentKind, Span, SpanId, SpanStatus, TaskId, TokenCounts, Trace, TraceId,
     attributes as attr, operations as op,
@@ -158,6 +159,23 @@ impl Batch {
         i
     }
 
+    /// Records that `span` sent the first `sent` messages of `context`,
+    /// whose messages from `from` on are new.
+    fn send(&mut self, span: &SpanId, context: &SpanId, from: usize, sent: &[usize]) {
+        for (position, body) in sent.iter().enumerate().skip(from) {
+            self.inner.context_messages.push(ContextMessage {
+                context: context.clone(),
+                position: i64::try_from(position).unwrap_or(i64::MAX),
+                body: BodyRef::New(*body),
+            });
+        }
+        self.inner.span_contexts.push(SpanContext {
+            span: span.clone(),
+            context: context.clone(),
+            messages: i64::try_from(sent.len()).unwrap_or(i64::MAX),
+        });
+    }
+
     fn link(&mut self, span: &SpanId, direction: ContentDirection, bodies: &[usize]) {
         for (position, body) in bodies.iter().enumerate() {
             self.inner.links.push(BatchLink {
@@ -192,6 +210,9 @@ struct RunBuilder<'a> {
     cost: Option<i64>,
     /// The bodies the next model call sends, when bodies are kept.
     conversation: Vec<usize>,
+    /// The run's context: the call that opened it, and how many of the
+    /// conversation's bodies it holds.
+    context: Option<(SpanId, usize)>,
     last_chat: Option<(SpanId, usize)>,
 }
 
@@ -208,6 +229,7 @@ pub(crate) fn build_run(plan: &RunPlan, batch: &mut Batch) -> Built {
         tokens: TokenCounts::default(),
         cost: plan.model.prices.map(|_| 0),
         conversation: Vec::new(),
+        context: None,
         last_chat: None,
     };
     if plan.capture {
@@ -367,7 +389,9 @@ impl RunBuilder<'_> {
         });
         if self.capture {
             let inputs = self.conversation.clone();
-            self.batch.link(&id, ContentDirection::Input, &inputs);
+            let (context, from) = self.context.take().unwrap_or((id.clone(), 0));
+            self.batch.send(&id, &context, from, &inputs);
+            self.context = Some((context, inputs.len()));
             let bytes = self.rng.usize(200..1_500);
             let text = prose(&mut self.rng, bytes);
             let response = self.batch.body(ContentKind::Response, text);

@@ -269,6 +269,7 @@ macro_rules! impl_traces {
                 tx.commit()
                     .await
                     .map_err(self.ctx("cannot commit the trace records"))?;
+                self.after_trace_write();
                 Ok(body_ids)
             }
 

@@ -6,6 +6,7 @@ use slipway_store::{
     BatchLink, BodyRef, ContextMessage, SpanContext, Store, StoreError, TraceBatch,
 };
 use slipway_types::{ContentDirection, ContentId, ContentKind, SpanId};
+use sqlx::Connection;
 
 use crate::suite::support::{Rng, TestDb, on_both_backends};
 use crate::suite::traces::{new_span, new_trace, span_id};
@@ -399,4 +400,55 @@ async fn random_runs_read_back_as_a_naive_model_says(db: &TestDb) {
             .collect();
         assert_eq!(read(&*store, &span_id(chat)).await, want, "call {chat}");
     }
+}
+
+/// Trace writes are copied from the WAL into the database file by the
+/// store's own checkpoints while it is open, well before SQLite's automatic
+/// checkpoint would (the main file, read alone, shows them).
+#[tokio::test]
+async fn sqlite_trace_writes_are_checkpointed_while_the_store_is_open() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    let TestDb::Sqlite(file) = &db else {
+        unreachable!("a SQLite database")
+    };
+    // The main file alone, without its WAL: what checkpoints copied.
+    let in_main_file = || async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file.path())
+            .immutable(true)
+            .read_only(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let spans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spans")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+        drop(conn);
+        spans
+    };
+    for n in 0..64u8 {
+        let batch = TraceBatch {
+            spans: vec![new_span(1, n + 1, None, "chat", "claude-sonnet-4-5", 1)],
+            ..TraceBatch::default()
+        };
+        store.write_batch(&batch).await.unwrap();
+        if n == 0 {
+            assert_eq!(in_main_file().await, 0, "a commit stays in the WAL");
+        }
+    }
+    let mut copied = 0;
+    for _ in 0..100 {
+        copied = in_main_file().await;
+        if copied == 64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(copied, 64, "the 64th trace write started a checkpoint");
 }
