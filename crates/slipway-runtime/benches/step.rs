@@ -1,9 +1,10 @@
 //! Orchestration overhead per agent step: the real [`Agent`] loop against a
 //! zero-latency model (the in-process `ScriptedProvider`) that asks for one
 //! `read_file` per turn, with every step recorded as a trace in a store opened
-//! the way Slipway ships it (SQLite in WAL with `synchronous = FULL`, every
-//! write committed as it happens; PostgreSQL with the server's own
-//! durability). Target: a median of at most 1 ms per step on SQLite.
+//! the way Slipway ships it (SQLite in WAL with `synchronous = NORMAL`, one
+//! commit per step, the store's own checkpoints running beside the agent as
+//! they do in use; PostgreSQL with the server's own durability). Target: a
+//! median of at most 1 ms per step on SQLite.
 //!
 //! Run with `cargo bench -p slipway-runtime --bench step`. Plain `std::time`,
 //! no harness: for each backend and with content capture on and off, it

@@ -513,6 +513,11 @@ impl<'a> Run<'a> {
             .chain(conversation.stored.iter().flatten())
             .copied()
             .collect();
+        if inputs.len() < conversation.in_context {
+            // Fewer inputs than the context holds: not a prefix of it.
+            conversation.context = None;
+            conversation.in_context = 0;
+        }
         if !inputs.is_empty() {
             let context = conversation.context.get_or_insert_with(|| span.clone());
             let new = inputs.get(conversation.in_context..).unwrap_or_default();

@@ -113,7 +113,9 @@ impl Recorder {
     /// Writes everything recorded since the last flush, in one transaction.
     ///
     /// When the write fails, nothing recorded is dropped: the batch goes back
-    /// in front of what was recorded since, and the next flush writes both.
+    /// in front of what was recorded since, and the next flush writes both;
+    /// only a batch the store refused as invalid, which no retry could
+    /// write, is not kept.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         let _order = self.flushing.lock().await;
         let (batch, keys) = {
@@ -137,6 +139,9 @@ impl Recorder {
                 pending.stored = keys;
                 Ok(())
             }
+            // A batch the store refused as invalid can never be written:
+            // dropped, so what was recorded after it still is.
+            Err(err @ StoreError::InvalidBatch { .. }) => Err(err),
             Err(err) => {
                 let mut pending = self.pending();
                 let shift = batch.bodies.len();

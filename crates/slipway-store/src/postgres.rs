@@ -48,24 +48,27 @@ impl PgStore {
     /// Appends context messages from one JSON array of `[context span,
     /// position, content, check]` rows; a row with `check` 1 goes in only
     /// when the position before it is stored (`recording::context_rows`).
+    /// The checks are scalar subqueries, so each stays a primary-key lookup
+    /// per row: an `EXISTS` under `OR` may be planned as a hashed subplan,
+    /// which reads the whole table, and a cached plan would keep doing so.
     const INSERT_CONTEXT_MESSAGES_JSON: &'static str = "INSERT INTO context_messages \
          (context_span_id, position, content_id) \
          SELECT r->>0, CAST(r->>1 AS BIGINT), CAST(r->>2 AS BIGINT) \
          FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r \
-         WHERE CAST(r->>3 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM context_messages m \
-         WHERE m.context_span_id = r->>0 AND m.position = CAST(r->>1 AS BIGINT) - 1)";
+         WHERE CAST(r->>3 AS BIGINT) = 0 OR (SELECT m.position FROM context_messages m \
+         WHERE m.context_span_id = r->>0 AND m.position = CAST(r->>1 AS BIGINT) - 1) IS NOT NULL";
 
     /// Records what calls sent from one JSON array of `[span, context span,
     /// messages]` rows; a row goes in only when both spans are of one run and
-    /// the context holds position `messages - 1`.
+    /// the context holds position `messages - 1` (scalar subqueries, as above).
     const INSERT_SPAN_CONTEXTS_JSON: &'static str = "INSERT INTO span_contexts \
          (span_id, context_span_id, messages) \
          SELECT r->>0, r->>1, CAST(r->>2 AS BIGINT) \
          FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r \
-         JOIN spans s ON s.id = r->>0 \
-         JOIN spans o ON o.id = r->>1 AND o.trace_id = s.trace_id \
-         WHERE EXISTS (SELECT 1 FROM context_messages m \
-         WHERE m.context_span_id = r->>1 AND m.position = CAST(r->>2 AS BIGINT) - 1)";
+         WHERE (SELECT s.trace_id FROM spans s WHERE s.id = r->>0) \
+         = (SELECT o.trace_id FROM spans o WHERE o.id = r->>1) \
+         AND (SELECT m.position FROM context_messages m \
+         WHERE m.context_span_id = r->>1 AND m.position = CAST(r->>2 AS BIGINT) - 1) IS NOT NULL";
 
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         map_error(&self.location.describe(), context, err)

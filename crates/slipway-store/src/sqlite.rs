@@ -23,13 +23,9 @@ const SQLITE_CORRUPT: i32 = 11;
 const SQLITE_NOTADB: i32 = 26;
 
 /// Trace writes between two checkpoints the store starts itself: a step
-/// writes about 16 pages, so about SQLite's default of 1,000 pages.
-const CHECKPOINT_EVERY: u32 = 64;
-
-/// WAL pages after which a committing connection checkpoints on its own
-/// (SQLite's automatic checkpoint): the net under the store's own, which
-/// leaves it to heavier writes than traces.
-const AUTOCHECKPOINT_PAGES: &str = "4000";
+/// writes about 16 pages, so about half SQLite's automatic threshold of
+/// 1,000 pages, which stays as it is.
+const CHECKPOINT_EVERY: u32 = 32;
 
 /// A store in one SQLite file.
 pub(crate) struct SqliteStore {
@@ -40,11 +36,12 @@ pub(crate) struct SqliteStore {
 }
 
 /// Checkpoints started by the store: after every [`CHECKPOINT_EVERY`] trace
-/// writes, a `PASSIVE` checkpoint runs as a task of its own on another pooled
-/// connection, one at a time. So the copy of the WAL into the database, and
-/// its fsync, happen beside the agent's steps instead of inside the commit
-/// that crossed SQLite's threshold. Durability is the same: a commit is
-/// durable in the WAL whether or not it was copied yet.
+/// writes, a `PASSIVE` checkpoint runs as a task of its own on an idle pooled
+/// connection (skipped when none is idle), one at a time. So most of the copy
+/// of the WAL into the database, and its fsync, happen beside the agent's
+/// steps instead of inside the commit that crosses SQLite's threshold.
+/// SQLite's automatic checkpoint is left at its default, so no commit waits
+/// longer for its fsync than it did.
 #[derive(Default)]
 struct Checkpoints {
     writes: AtomicU32,
@@ -108,9 +105,9 @@ impl SqliteStore {
          (span_id, context_span_id, messages) \
          SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
          FROM json_each($1) \
-         JOIN spans s ON s.id = json_extract(value, '$[0]') \
-         JOIN spans o ON o.id = json_extract(value, '$[1]') AND o.trace_id = s.trace_id \
-         WHERE EXISTS (SELECT 1 FROM context_messages m \
+         WHERE (SELECT s.trace_id FROM spans s WHERE s.id = json_extract(value, '$[0]')) \
+         = (SELECT o.trace_id FROM spans o WHERE o.id = json_extract(value, '$[1]')) \
+         AND EXISTS (SELECT 1 FROM context_messages m \
          WHERE m.context_span_id = json_extract(value, '$[1]') \
          AND m.position = json_extract(value, '$[2]') - 1)";
 
@@ -143,8 +140,7 @@ impl SqliteStore {
             // In WAL mode NORMAL keeps every commit atomic and the database
             // consistent across crashes; only a power loss can take back the
             // last commits, never corrupt. FULL would add an fsync per commit.
-            .synchronous(SqliteSynchronous::Normal)
-            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
+            .synchronous(SqliteSynchronous::Normal);
         let mut conn = SqliteConnection::connect_with(&connect)
             .await
             .map_err(|err| errors.map("cannot open the database", err))?;
@@ -168,29 +164,43 @@ impl SqliteStore {
     }
 
     /// Counts a trace write and, every [`CHECKPOINT_EVERY`], starts a
-    /// checkpoint unless one is running (or there is no runtime to run it:
-    /// then SQLite's own checkpoint does the work).
+    /// checkpoint unless one is running or no pooled connection is idle.
     fn after_trace_write(&self) {
-        let writes = self.checkpoints.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        let writes = self
+            .checkpoints
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
         if !writes.is_multiple_of(CHECKPOINT_EVERY)
             || self.checkpoints.running.swap(true, Ordering::AcqRel)
         {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.checkpoints.running.store(false, Ordering::Release);
+        let running = Running(Arc::clone(&self.checkpoints));
+        let (Ok(runtime), Some(conn)) = (
+            tokio::runtime::Handle::try_current(),
+            self.pool.try_acquire(),
+        ) else {
             return;
         };
-        let pool = self.pool.clone();
-        let checkpoints = Arc::clone(&self.checkpoints);
         runtime.spawn(async move {
+            let _running = running;
+            let mut conn = conn;
             // A checkpoint that fails (the file is busy) is simply tried again
             // with the next one; nothing waits on it.
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
+                .execute(&mut *conn)
                 .await;
-            checkpoints.running.store(false, Ordering::Release);
         });
+    }
+}
+
+/// Marks the checkpoint done when dropped, finished or not.
+struct Running(Arc<Checkpoints>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Release);
     }
 }
 

@@ -328,10 +328,10 @@ pub trait Store: Send + Sync {
     /// Writes `batch` in one transaction — all of it, or nothing — and returns
     /// the ids of its bodies, in order. Spans must belong to a recorded run and
     /// parents must be written before (or earlier in `spans` than) their children;
-    /// a link's position must be free for its span and direction. A context's
-    /// positions must run from 0 with no gap, and a span context may name only
-    /// messages its context holds once the batch is in; otherwise
-    /// [`StoreError::InvalidBatch`].
+    /// a link's or a context message's position must be free (a database
+    /// error otherwise). A context's positions must run from 0 with no gap,
+    /// and a span context may name only messages its context, of the same
+    /// run, holds once the batch is in; otherwise [`StoreError::InvalidBatch`].
     async fn write_batch(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError>;
 
     /// Returns the latest `limit` runs, newest first.

@@ -250,6 +250,12 @@ async fn a_second_compaction_replaces_the_first_summary(db: &TestDb) {
         .filter(|e| matches!(e, RunEvent::Compacted { .. }))
         .count();
     assert_eq!(compactions, 2);
+    // The first call and each call after a compaction open a context.
+    assert_eq!(
+        db.count("SELECT COUNT(DISTINCT context_span_id) FROM span_contexts")
+            .await,
+        3
+    );
 }
 
 async fn a_compaction_in_flight_is_cancelled(db: &TestDb) {

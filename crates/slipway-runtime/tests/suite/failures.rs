@@ -15,6 +15,7 @@ use super::support::{Events, TestDb, on_both_backends};
 
 on_both_backends!(
     a_failed_trace_write_loses_nothing_it_recorded,
+    a_run_whose_last_writes_fail_still_records_its_end,
     a_rate_limit_with_retry_after_is_retried_and_the_run_finishes,
     a_rejected_request_fails_the_run_with_its_error_recorded,
     a_stream_cut_before_any_output_is_retried,
@@ -328,4 +329,43 @@ async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
         "arguments and result: {tool_bodies:?}"
     );
     assert!(tool_bodies[0].1.body.contains("src/api/lib.rs"));
+}
+
+async fn a_run_whose_last_writes_fail_still_records_its_end(db: &TestDb) {
+    let flaky = super::flaky::Flaky::wrap(db.open().await);
+    let store: std::sync::Arc<dyn Store> = flaky.clone();
+    let repo = repo();
+    let api = Api::Messages;
+    let fake = FakeModel::start([
+        Turn::tool_calls(vec![FakeToolCall::new(
+            "call_1",
+            "read_file",
+            r#"{"path":"src/api/lib.rs"}"#,
+        )]),
+        Turn::text("never sent"),
+    ]);
+    // Every write of steps fails, the last ones the run's end makes included.
+    flaky.fail_next(usize::MAX);
+    let options = options(AgentRole::Coder, api, true);
+    let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
+    let err = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Store(_)), "{err:?}");
+    let traces = store.traces(10).await.unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(
+        traces[0].status,
+        SpanStatus::Error,
+        "the run is not left running"
+    );
+    assert!(traces[0].ended_at.is_some());
+    let recorded = Recorded::load(&*store, &traces[0].id).await;
+    assert_eq!(
+        recorded.spans.len(),
+        0,
+        "no step could be written: {:?}",
+        recorded.spans
+    );
 }

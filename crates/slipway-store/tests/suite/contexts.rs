@@ -428,7 +428,7 @@ async fn sqlite_trace_writes_are_checkpointed_while_the_store_is_open() {
         let spans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spans")
             .fetch_one(&mut conn)
             .await
-            .unwrap_or(0);
+            .unwrap();
         drop(conn);
         spans
     };
