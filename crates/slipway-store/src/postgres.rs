@@ -9,6 +9,7 @@ use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use crate::error::StoreError;
 use crate::location::{OpenOptions, StoreLocation};
 use crate::migrate;
+use crate::recording::References;
 use crate::shared::impl_store;
 
 /// A store in one PostgreSQL database.
@@ -36,6 +37,17 @@ impl PgStore {
     /// The server checkpoints on its own; nothing to do after a trace write.
     #[expect(clippy::unused_self, reason = "the SQLite store's counterpart uses it")]
     fn after_trace_write(&self) {}
+
+    /// Inserts spans from one JSON array of rows (`recording::References`).
+    const INSERT_SPANS_JSON: &'static str = "INSERT INTO spans \
+         (id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, \
+         error, model, provider, tool_name, input_tokens, cache_read_tokens, cache_write_tokens, \
+         output_tokens, reasoning_tokens, cost_micros, attributes) \
+         SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, CAST(r->>7 AS BIGINT), \
+         r->>8, r->>9, r->>10, r->>11, r->>12, CAST(r->>13 AS BIGINT), CAST(r->>14 AS BIGINT), \
+         CAST(r->>15 AS BIGINT), CAST(r->>16 AS BIGINT), CAST(r->>17 AS BIGINT), \
+         CAST(r->>18 AS BIGINT), r->>19 \
+         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r";
 
     /// Inserts the links of a batch from one JSON array of `[span, direction,
     /// position, content]` rows: one statement text, prepared once, whatever
@@ -69,6 +81,34 @@ impl PgStore {
          = (SELECT o.trace_id FROM spans o WHERE o.id = r->>1) \
          AND (SELECT m.position FROM context_messages m \
          WHERE m.context_span_id = r->>1 AND m.position = CAST(r->>2 AS BIGINT) - 1) IS NOT NULL";
+
+    /// Inserts a batch's spans, links, context messages and span contexts, one
+    /// statement each (the extended protocol runs one statement per query);
+    /// returns the rows inserted.
+    async fn insert_references(
+        &self,
+        conn: &mut PgConnection,
+        references: &References,
+    ) -> Result<u64, StoreError> {
+        let mut inserted = 0;
+        for (sql, rows) in [
+            (Self::INSERT_SPANS_JSON, &references.spans),
+            (Self::INSERT_LINKS_JSON, &references.links),
+            (Self::INSERT_CONTEXT_MESSAGES_JSON, &references.messages),
+            (Self::INSERT_SPAN_CONTEXTS_JSON, &references.contexts),
+        ] {
+            if rows == "[]" {
+                continue;
+            }
+            inserted += sqlx::query(sql)
+                .bind(rows.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(|err| self.db_err("cannot record the spans and what they sent", err))?
+                .rows_affected();
+        }
+        Ok(inserted)
+    }
 
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         map_error(&self.location.describe(), context, err)

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
-use slipway_types::{ContentId, ContentKind};
+use slipway_types::{ContentId, ContentKind, Span, SpanId};
 
-use crate::{BodyRef, ContextMessage, StoreError};
+use crate::{BodyRef, ContextMessage, StoreError, TraceBatch};
 
 /// Rows per statement in a batch write, well under both backends' parameter limits.
 pub(crate) const BATCH_ROWS: usize = 200;
@@ -118,13 +118,101 @@ pub(crate) fn context_rows(
     Ok(rows)
 }
 
-/// Refuses a batch when a validating statement inserted fewer rows than given.
-pub(crate) fn all_rows(inserted: u64, given: usize, detail: &str) -> Result<(), StoreError> {
+/// A batch's spans, links, context messages and span contexts as the JSON
+/// arrays the backends' statements read, with how many rows they hold in all.
+pub(crate) struct References {
+    /// One row per span, its columns in the order of `sql::INSERT_SPAN_COLUMNS`.
+    pub(crate) spans: String,
+    /// `[span, direction, position, content]` rows.
+    pub(crate) links: String,
+    /// `[context span, position, content, check]` rows (see [`context_rows`]).
+    pub(crate) messages: String,
+    /// `[span, context span, messages]` rows.
+    pub(crate) contexts: String,
+    pub(crate) rows: usize,
+}
+
+impl References {
+    pub(crate) fn of(batch: &TraceBatch, body_ids: &[ContentId]) -> Result<Self, StoreError> {
+        let mut links = Vec::with_capacity(batch.links.len());
+        for link in &batch.links {
+            let content = body_id(link.body, body_ids)?;
+            links.push(serde_json::json!([
+                link.span.as_str(),
+                link.direction.as_str(),
+                link.position,
+                content.0
+            ]));
+        }
+        let contexts: Vec<serde_json::Value> = batch
+            .span_contexts
+            .iter()
+            .map(|sent| {
+                serde_json::json!([sent.span.as_str(), sent.context.as_str(), sent.messages])
+            })
+            .collect();
+        Ok(Self {
+            spans: span_rows(&batch.spans),
+            links: serde_json::Value::Array(links).to_string(),
+            messages: serde_json::Value::Array(context_rows(&batch.context_messages, body_ids)?)
+                .to_string(),
+            contexts: serde_json::Value::Array(contexts).to_string(),
+            rows: batch.spans.len()
+                + batch.links.len()
+                + batch.context_messages.len()
+                + batch.span_contexts.len(),
+        })
+    }
+}
+
+/// Returns spans as a JSON array of rows, each value as stored.
+fn span_rows(spans: &[Span]) -> String {
+    let rows: Vec<serde_json::Value> = spans
+        .iter()
+        .map(|span| {
+            let started_at = crate::time::truncate(span.started_at);
+            let ended_at = span.ended_at.map(crate::time::truncate);
+            let [input, cache_read, cache_write, output, reasoning] =
+                crate::rows::token_columns(&span.tokens);
+            serde_json::json!([
+                span.id.as_str(),
+                span.trace_id.as_str(),
+                span.parent_id.as_ref().map(SpanId::as_str),
+                storable(&span.name),
+                storable(&span.operation),
+                crate::time::to_text(started_at),
+                ended_at.map(crate::time::to_text),
+                ended_at.map(|end| duration_us(started_at, end)),
+                span.status.as_str(),
+                storable_opt(span.error.as_deref()),
+                storable_opt(span.model.as_deref()),
+                storable_opt(span.provider.as_deref()),
+                storable_opt(span.tool_name.as_deref()),
+                input,
+                cache_read,
+                cache_write,
+                output,
+                reasoning,
+                span.cost_micros,
+                attributes_text(&span.attributes),
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Refuses a batch when its validating statements inserted fewer rows than
+/// given: a context message that does not follow its context's stored ones,
+/// or a call naming messages its context does not hold.
+pub(crate) fn all_rows(inserted: u64, given: usize) -> Result<(), StoreError> {
     if usize::try_from(inserted).ok() == Some(given) {
         Ok(())
     } else {
         Err(StoreError::InvalidBatch {
-            detail: detail.to_owned(),
+            detail: "a context's messages must start at position 0 or follow the ones stored \
+                     before, and a model call may send only messages its context, of its own \
+                     run, holds"
+                .to_owned(),
         })
     }
 }

@@ -180,17 +180,6 @@ pub(crate) const TRACES_OF_TASK: &str = concat!(
 
 pub(crate) const TRACE: &str = concat!("SELECT ", trace_columns!(), " FROM traces WHERE id = $1");
 
-/// The head of a multi-row span insert; the rows follow as `VALUES (…), (…)`
-/// with the columns of [`INSERT_SPAN`].
-pub(crate) const INSERT_SPAN_COLUMNS: &str = concat!(
-    "INSERT INTO spans (",
-    "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",
-    "model, provider, tool_name, ",
-    "input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, ",
-    "cost_micros, attributes",
-    ") "
-);
-
 /// Binds `id, trace_id, parent_id, name, operation, started_at, ended_at,
 /// duration_us, status, error, model, provider, tool_name`, the five token
 /// counts, `cost_micros, attributes`.

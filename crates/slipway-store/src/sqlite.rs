@@ -13,6 +13,7 @@ use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use crate::error::StoreError;
 use crate::location::{OpenOptions, StoreLocation};
 use crate::migrate::{self, SCHEMA_VERSION};
+use crate::recording::References;
 use crate::shared::impl_store;
 
 /// Result codes (the low byte of an extended code) that mean "someone else holds the lock".
@@ -79,37 +80,59 @@ impl Errors {
 }
 
 impl SqliteStore {
-    /// Inserts the links of a batch from one JSON array of `[span, direction,
-    /// position, content]` rows: one statement text, prepared once, whatever
-    /// the number of rows.
-    const INSERT_LINKS_JSON: &'static str = "INSERT INTO span_contents \
+    /// Inserts a batch's spans, links, context messages and span contexts
+    /// from four JSON arrays (`recording::References`) in one round trip: SQLite
+    /// runs the statements of one query in order, each binding its `$n` by
+    /// number, and the rows they insert are summed. A context message whose
+    /// `check` is 1 goes in only when the position before it is stored; a
+    /// span context only when both spans are of one run and its context
+    /// holds position `messages - 1`. One statement text, prepared once,
+    /// whatever the number of rows.
+    const INSERT_REFERENCES_JSON: &'static str = "INSERT INTO spans \
+         (id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, \
+         error, model, provider, tool_name, input_tokens, cache_read_tokens, cache_write_tokens, \
+         output_tokens, reasoning_tokens, cost_micros, attributes) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
+         json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), \
+         json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
+         json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]'), json_extract(value, '$[15]'), \
+         json_extract(value, '$[16]'), json_extract(value, '$[17]'), json_extract(value, '$[18]'), json_extract(value, '$[19]') \
+         FROM json_each($4); \
+         INSERT INTO span_contents \
          (span_id, direction, position, content_id) \
          SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-         json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each($1)";
-
-    /// Appends context messages from one JSON array of `[context span,
-    /// position, content, check]` rows; a row with `check` 1 goes in only
-    /// when the position before it is stored (`recording::context_rows`).
-    const INSERT_CONTEXT_MESSAGES_JSON: &'static str = "INSERT INTO context_messages \
-         (context_span_id, position, content_id) \
+         json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each($1); \
+         INSERT INTO context_messages (context_span_id, position, content_id) \
          SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
-         FROM json_each($1) \
+         FROM json_each($2) \
          WHERE json_extract(value, '$[3]') = 0 OR EXISTS (SELECT 1 FROM context_messages m \
          WHERE m.context_span_id = json_extract(value, '$[0]') \
-         AND m.position = json_extract(value, '$[1]') - 1)";
-
-    /// Records what calls sent from one JSON array of `[span, context span,
-    /// messages]` rows; a row goes in only when both spans are of one run and
-    /// the context holds position `messages - 1`.
-    const INSERT_SPAN_CONTEXTS_JSON: &'static str = "INSERT INTO span_contexts \
-         (span_id, context_span_id, messages) \
+         AND m.position = json_extract(value, '$[1]') - 1); \
+         INSERT INTO span_contexts (span_id, context_span_id, messages) \
          SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') \
-         FROM json_each($1) \
+         FROM json_each($3) \
          WHERE (SELECT s.trace_id FROM spans s WHERE s.id = json_extract(value, '$[0]')) \
          = (SELECT o.trace_id FROM spans o WHERE o.id = json_extract(value, '$[1]')) \
          AND EXISTS (SELECT 1 FROM context_messages m \
          WHERE m.context_span_id = json_extract(value, '$[1]') \
          AND m.position = json_extract(value, '$[2]') - 1)";
+
+    /// Inserts a batch's spans, links and contexts; returns the rows inserted.
+    async fn insert_references(
+        &self,
+        conn: &mut SqliteConnection,
+        references: &References,
+    ) -> Result<u64, StoreError> {
+        sqlx::query(Self::INSERT_REFERENCES_JSON)
+            .bind(references.links.as_str())
+            .bind(references.messages.as_str())
+            .bind(references.contexts.as_str())
+            .bind(references.spans.as_str())
+            .execute(&mut *conn)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|err| self.db_err("cannot record the spans and what they sent", err))
+    }
 
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         self.errors.map(context, err)

@@ -14,7 +14,6 @@ CREATE TABLE context_messages (
     content_id      BIGINT NOT NULL REFERENCES contents (id),
     PRIMARY KEY (context_span_id, position)
 );
-CREATE INDEX context_messages_content ON context_messages (content_id);
 
 -- The call sent the first `messages` messages of its context.
 CREATE TABLE span_contexts (

@@ -13,12 +13,11 @@ CREATE TABLE context_messages (
     position        INTEGER NOT NULL CHECK (position >= 0),
     content_id      INTEGER NOT NULL REFERENCES contents (id),
     PRIMARY KEY (context_span_id, position)
-);
-CREATE INDEX context_messages_content ON context_messages (content_id);
+) WITHOUT ROWID;
 
 -- The call sent the first `messages` messages of its context.
 CREATE TABLE span_contexts (
     span_id         TEXT PRIMARY KEY REFERENCES spans (id),
     context_span_id TEXT NOT NULL REFERENCES spans (id),
     messages        INTEGER NOT NULL CHECK (messages >= 1)
-);
+) WITHOUT ROWID;

@@ -260,12 +260,16 @@ macro_rules! impl_traces {
                 }
                 let mut tx = self.begin_write().await?;
                 let body_ids = self.batch_bodies(&mut tx, &batch.bodies).await?;
-                self.batch_spans(&mut tx, &batch.spans).await?;
+                let references = $crate::recording::References::of(batch, &body_ids)?;
+                if references.rows > 0 {
+                    let inserted = self.insert_references(&mut tx, &references).await?;
+                    $crate::recording::all_rows(inserted, references.rows)?;
+                }
+                // Ends after the spans: after a failed write, one batch may
+                // start a span and end it.
                 for (id, end) in &batch.ends {
                     self.span_finish_on(&mut tx, id, end).await?;
                 }
-                self.batch_links(&mut tx, &batch.links, &body_ids).await?;
-                self.batch_contexts(&mut tx, batch, &body_ids).await?;
                 tx.commit()
                     .await
                     .map_err(self.ctx("cannot commit the trace records"))?;
@@ -344,136 +348,6 @@ macro_rules! impl_traces {
                             })
                     })
                     .collect()
-            }
-
-            /// Inserts spans, many per statement.
-            async fn batch_spans(
-                &self,
-                conn: &mut $connection,
-                spans: &[slipway_types::Span],
-            ) -> Result<(), $crate::StoreError> {
-                type Db = <$connection as sqlx::Connection>::Database;
-                const ROWS: usize = $crate::recording::BATCH_ROWS;
-                for chunk in spans.chunks(ROWS) {
-                    let mut insert =
-                        sqlx::QueryBuilder::<Db>::new($crate::sql::INSERT_SPAN_COLUMNS);
-                    insert.push_values(chunk, |mut row, span| {
-                        use $crate::recording::{duration_us, storable, storable_opt};
-                        let started_at = $crate::time::truncate(span.started_at);
-                        let ended_at = span.ended_at.map($crate::time::truncate);
-                        let [input, cache_read, cache_write, output, reasoning] =
-                            $crate::rows::token_columns(&span.tokens);
-                        let owned = |text: Option<&str>| storable_opt(text).map(|t| t.into_owned());
-                        row.push_bind(span.id.as_str().to_owned())
-                            .push_bind(span.trace_id.as_str().to_owned())
-                            .push_bind(span.parent_id.as_ref().map(|p| p.as_str().to_owned()))
-                            .push_bind(storable(&span.name).into_owned())
-                            .push_bind(storable(&span.operation).into_owned())
-                            .push_bind($crate::time::to_text(started_at))
-                            .push_bind(ended_at.map($crate::time::to_text))
-                            .push_bind(ended_at.map(|end| duration_us(started_at, end)))
-                            .push_bind(span.status.as_str())
-                            .push_bind(owned(span.error.as_deref()))
-                            .push_bind(owned(span.model.as_deref()))
-                            .push_bind(owned(span.provider.as_deref()))
-                            .push_bind(owned(span.tool_name.as_deref()))
-                            .push_bind(input)
-                            .push_bind(cache_read)
-                            .push_bind(cache_write)
-                            .push_bind(output)
-                            .push_bind(reasoning)
-                            .push_bind(span.cost_micros)
-                            .push_bind($crate::recording::attributes_text(&span.attributes));
-                    });
-                    insert
-                        .build()
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot record the spans"))?;
-                }
-                Ok(())
-            }
-
-            /// Links bodies to spans, many per statement.
-            async fn batch_links(
-                &self,
-                conn: &mut $connection,
-                batch_links: &[$crate::BatchLink],
-                body_ids: &[slipway_types::ContentId],
-            ) -> Result<(), $crate::StoreError> {
-                if batch_links.is_empty() {
-                    return Ok(());
-                }
-                let mut links = Vec::with_capacity(batch_links.len());
-                for link in batch_links {
-                    links.push((link, $crate::recording::body_id(link.body, body_ids)?));
-                }
-                let rows: Vec<serde_json::Value> = links
-                    .iter()
-                    .map(|(link, content)| {
-                        serde_json::json!([
-                            link.span.as_str(),
-                            link.direction.as_str(),
-                            link.position,
-                            content.0
-                        ])
-                    })
-                    .collect();
-                sqlx::query(Self::INSERT_LINKS_JSON)
-                    .bind(serde_json::Value::Array(rows).to_string())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(self.ctx("cannot link the bodies to their spans"))?;
-                Ok(())
-            }
-
-            /// Appends messages to contexts and records what calls sent, each
-            /// validated inside its one statement (see `recording::context_rows`).
-            async fn batch_contexts(
-                &self,
-                conn: &mut $connection,
-                batch: &$crate::TraceBatch,
-                body_ids: &[slipway_types::ContentId],
-            ) -> Result<(), $crate::StoreError> {
-                if !batch.context_messages.is_empty() {
-                    let rows = $crate::recording::context_rows(&batch.context_messages, body_ids)?;
-                    let inserted = sqlx::query(Self::INSERT_CONTEXT_MESSAGES_JSON)
-                        .bind(serde_json::Value::Array(rows).to_string())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot record the contexts' messages"))?
-                        .rows_affected();
-                    $crate::recording::all_rows(
-                        inserted,
-                        batch.context_messages.len(),
-                        "a context's messages must start at position 0 or follow the ones stored before",
-                    )?;
-                }
-                if !batch.span_contexts.is_empty() {
-                    let rows: Vec<serde_json::Value> = batch
-                        .span_contexts
-                        .iter()
-                        .map(|sent| {
-                            serde_json::json!([
-                                sent.span.as_str(),
-                                sent.context.as_str(),
-                                sent.messages
-                            ])
-                        })
-                        .collect();
-                    let inserted = sqlx::query(Self::INSERT_SPAN_CONTEXTS_JSON)
-                        .bind(serde_json::Value::Array(rows).to_string())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot record what the model calls sent"))?
-                        .rows_affected();
-                    $crate::recording::all_rows(
-                        inserted,
-                        batch.span_contexts.len(),
-                        "a model call names messages its context does not hold, or a context of another run",
-                    )?;
-                }
-                Ok(())
             }
 
             async fn content_put(

@@ -15,6 +15,7 @@ on_both_backends!(
     calls_read_back_the_prefix_they_sent,
     a_context_with_a_gap_or_an_overreach_is_refused_whole,
     random_runs_read_back_as_a_naive_model_says,
+    batch_spans_keep_every_column,
 );
 
 fn message(context: u8, position: i64, body: BodyRef) -> ContextMessage {
@@ -451,4 +452,81 @@ async fn sqlite_trace_writes_are_checkpointed_while_the_store_is_open() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(copied, 64, "the 64th trace write started a checkpoint");
+}
+
+/// Spans written by a batch read back as given, every column: optional
+/// fields set and unset, text a JSON row must carry (quotes, newlines,
+/// non-ASCII, a NUL stored as U+FFFD), the largest token counts, attributes.
+async fn batch_spans_keep_every_column(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    let root = new_span(1, 1, None, "invoke_agent", "coder", 0);
+    let mut chat = new_span(1, 2, Some(1), "chat", "claude-sonnet-4-5", 1);
+    chat.ended_at = Some(crate::suite::support::at(3));
+    chat.status = slipway_types::SpanStatus::Error;
+    chat.error = Some("529 \"overloaded\"\nretry\u{0}later — ünïcode".into());
+    chat.model = Some("claude-sonnet-4-5".into());
+    chat.provider = Some("anthropic".into());
+    chat.tokens = slipway_types::TokenCounts {
+        input: 1,
+        cache_read: 2,
+        cache_write: 3,
+        output: 4,
+        reasoning: i64::MAX.unsigned_abs(),
+    };
+    chat.cost_micros = Some(-5);
+    chat.attributes.insert(
+        "slipway.note".into(),
+        serde_json::json!({"nested": ["a", 1, null], "quote": "\"'"}),
+    );
+    let tool = new_span(1, 3, Some(1), "execute_tool", "read_file", 4);
+    store
+        .write_batch(&TraceBatch {
+            spans: vec![root.clone(), chat.clone(), tool.clone()],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    let (_, spans) = store
+        .trace(&crate::suite::traces::trace_id(1))
+        .await
+        .unwrap();
+    assert_eq!(spans.len(), 3);
+    let read = &spans[1];
+    assert_eq!(read.id, chat.id);
+    assert_eq!(read.parent_id, chat.parent_id);
+    assert_eq!(
+        (read.name.as_str(), read.operation.as_str()),
+        ("chat claude-sonnet-4-5", "chat")
+    );
+    assert_eq!(read.started_at, crate::suite::support::us(chat.started_at));
+    assert_eq!(read.ended_at, chat.ended_at.map(crate::suite::support::us));
+    assert_eq!(read.status, chat.status);
+    assert_eq!(
+        read.error.as_deref(),
+        Some("529 \"overloaded\"\nretry\u{fffd}later — ünïcode")
+    );
+    assert_eq!(
+        (read.model.as_deref(), read.provider.as_deref()),
+        (Some("claude-sonnet-4-5"), Some("anthropic"))
+    );
+    assert_eq!(read.tool_name, None);
+    assert_eq!(read.tokens, chat.tokens);
+    assert_eq!(read.cost_micros, Some(-5));
+    assert_eq!(read.attributes, chat.attributes);
+    let unset = &spans[2];
+    assert_eq!(
+        (
+            unset.ended_at,
+            unset.error.as_deref(),
+            unset.model.as_deref(),
+            unset.cost_micros
+        ),
+        (None, None, None, None)
+    );
+    assert_eq!(unset.tool_name.as_deref(), Some("read_file"));
+    assert_eq!(spans[0].parent_id, None);
 }
