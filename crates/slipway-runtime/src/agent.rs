@@ -505,19 +505,15 @@ impl<'a> Run<'a> {
                 (attr::REQUEST_MODEL.to_owned(), json!(model.model)),
             ]),
         });
-        // The conversation only grows at its end until a compaction, so what
-        // this call sends is its context so far plus the new messages.
+        // The conversation only grows at its end until a compaction (which
+        // starts a new context), so what this call sends is its context so
+        // far plus the new messages.
         let inputs: Vec<BodyKey> = conversation
             .system_id
             .iter()
             .chain(conversation.stored.iter().flatten())
             .copied()
             .collect();
-        if inputs.len() < conversation.in_context {
-            // Fewer inputs than the context holds: not a prefix of it.
-            conversation.context = None;
-            conversation.in_context = 0;
-        }
         if !inputs.is_empty() {
             let context = conversation.context.get_or_insert_with(|| span.clone());
             let new = inputs.get(conversation.in_context..).unwrap_or_default();

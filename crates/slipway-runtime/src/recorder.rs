@@ -61,6 +61,10 @@ pub(crate) struct Recorder {
     pending: Mutex<Pending>,
     /// One flush at a time, in order.
     flushing: tokio::sync::Mutex<()>,
+    /// Why the store refused a batch as invalid, once it has: what came
+    /// after it may name its bodies, spans and context positions, so no
+    /// later step is written either; the run's end still is.
+    refused: Mutex<Option<String>>,
 }
 
 impl Recorder {
@@ -80,6 +84,7 @@ impl Recorder {
             totals: Mutex::new((TokenCounts::default(), Some(0))),
             pending: Mutex::new(Pending::default()),
             flushing: tokio::sync::Mutex::new(()),
+            refused: Mutex::new(None),
         })
     }
 
@@ -113,15 +118,25 @@ impl Recorder {
     /// Writes everything recorded since the last flush, in one transaction.
     ///
     /// When the write fails, nothing recorded is dropped: the batch goes back
-    /// in front of what was recorded since, and the next flush writes both;
-    /// only a batch the store refused as invalid, which no retry could
-    /// write, is not kept.
+    /// in front of what was recorded since, and the next flush writes both.
+    /// A batch the store refused as invalid, which no retry could write,
+    /// ends the recording of steps: this flush and every later one fail.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         let _order = self.flushing.lock().await;
         let (batch, keys) = {
             let mut pending = self.pending();
             (std::mem::take(&mut pending.batch), pending.bodies.len())
         };
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(detail) = refused {
+            return Err(StoreError::InvalidBatch {
+                detail: format!("an earlier step of this run was refused: {detail}"),
+            });
+        }
         if batch.is_empty() {
             return Ok(());
         }
@@ -139,9 +154,13 @@ impl Recorder {
                 pending.stored = keys;
                 Ok(())
             }
-            // A batch the store refused as invalid can never be written:
-            // dropped, so what was recorded after it still is.
-            Err(err @ StoreError::InvalidBatch { .. }) => Err(err),
+            // A batch the store refused as invalid can never be written, and
+            // what is recorded after it may build on it: the run's steps
+            // are recorded no further (its end still is).
+            Err(StoreError::InvalidBatch { detail }) => {
+                *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(detail.clone());
+                Err(StoreError::InvalidBatch { detail })
+            }
             Err(err) => {
                 let mut pending = self.pending();
                 let shift = batch.bodies.len();

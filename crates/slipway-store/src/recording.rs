@@ -11,7 +11,7 @@ use slipway_types::{ContentId, ContentKind, Span, SpanId};
 
 use crate::{BodyRef, ContextMessage, StoreError, TraceBatch};
 
-/// Rows per statement in a batch write, well under both backends' parameter limits.
+/// Bodies per statement in a batch write, well under both backends' parameter limits.
 pub(crate) const BATCH_ROWS: usize = 200;
 
 /// Returns the hex SHA-256 that identifies a body: of its kind, a NUL byte and
@@ -121,7 +121,7 @@ pub(crate) fn context_rows(
 /// A batch's spans, links, context messages and span contexts as the JSON
 /// arrays the backends' statements read, with how many rows they hold in all.
 pub(crate) struct References {
-    /// One row per span, its columns in the order of `sql::INSERT_SPAN_COLUMNS`.
+    /// One row per span, its columns in the order of `sql::INSERT_SPAN`.
     pub(crate) spans: String,
     /// `[span, direction, position, content]` rows.
     pub(crate) links: String,

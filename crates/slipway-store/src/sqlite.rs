@@ -37,8 +37,8 @@ pub(crate) struct SqliteStore {
 }
 
 /// Checkpoints started by the store: after every [`CHECKPOINT_EVERY`] trace
-/// writes, a `PASSIVE` checkpoint runs as a task of its own on an idle pooled
-/// connection (skipped when none is idle), one at a time. So most of the copy
+/// writes, a `PASSIVE` checkpoint runs as a task of its own on a pooled
+/// connection, one at a time. So most of the copy
 /// of the WAL into the database, and its fsync, happen beside the agent's
 /// steps instead of inside the commit that crosses SQLite's threshold.
 /// SQLite's automatic checkpoint is left at its default, so no commit waits
@@ -187,7 +187,8 @@ impl SqliteStore {
     }
 
     /// Counts a trace write and, every [`CHECKPOINT_EVERY`], starts a
-    /// checkpoint unless one is running or no pooled connection is idle.
+    /// checkpoint unless one is running (or no runtime can run it; then
+    /// SQLite's own checkpoint does the work).
     fn after_trace_write(&self) {
         let writes = self
             .checkpoints
@@ -200,19 +201,18 @@ impl SqliteStore {
             return;
         }
         let running = Running(Arc::clone(&self.checkpoints));
-        let (Ok(runtime), Some(conn)) = (
-            tokio::runtime::Handle::try_current(),
-            self.pool.try_acquire(),
-        ) else {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let pool = self.pool.clone();
         runtime.spawn(async move {
             let _running = running;
-            let mut conn = conn;
-            // A checkpoint that fails (the file is busy) is simply tried again
-            // with the next one; nothing waits on it.
+            // An idle connection, or a new one while the pool has room: the
+            // writer's own goes back to the pool as this starts. A checkpoint
+            // that fails (the file is busy) is simply tried again with the
+            // next one; nothing waits on it.
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&mut *conn)
+                .execute(&pool)
                 .await;
         });
     }

@@ -29,6 +29,7 @@ on_both_backends!(
     a_helper_stopped_early_says_so,
     cancelling_the_caller_stops_its_helper,
     a_failed_helper_is_a_tool_error_and_the_caller_goes_on,
+    a_helpers_refused_write_ends_the_callers_recording,
 );
 
 const QUESTION: &str = "Where is the input parsed?";
@@ -417,4 +418,40 @@ async fn a_failed_helper_is_a_tool_error_and_the_caller_goes_on(db: &TestDb) {
         "only the coder's calls cost"
     );
     recorded.assert_totals_are_sums();
+}
+
+/// The helper's first write holds the caller's records too; when the store
+/// refuses it, the caller's later writes, which build on it, are not tried:
+/// the caller's run fails with the refusal and its end is recorded.
+async fn a_helpers_refused_write_ends_the_callers_recording(db: &TestDb) {
+    let flaky = super::flaky::Flaky::wrap(db.open().await);
+    let store: Arc<dyn Store> = flaky.clone();
+    let team = Team::new(
+        vec![delegate(), Turn::text("done").usage(usage(1))],
+        explore(),
+    );
+    flaky.refuse_next(1);
+    let err = team
+        .coder(&store, coder_options(), explorer_options())
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        matches!(
+            err,
+            slipway_runtime::RuntimeError::Store(slipway_store::StoreError::InvalidBatch { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        shown.contains("an earlier step of this run was refused"),
+        "{shown}"
+    );
+    let traces = store.traces(10).await.unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].status, SpanStatus::Error);
+    assert!(traces[0].ended_at.is_some(), "the run's end is recorded");
+    let recorded = Recorded::load(&*store, &traces[0].id).await;
+    assert!(recorded.spans.is_empty(), "{:?}", recorded.spans);
 }

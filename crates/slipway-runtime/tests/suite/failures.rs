@@ -5,7 +5,7 @@
 use slipway_llm::{Api, LlmError};
 use slipway_policy::AgentRole;
 use slipway_runtime::{Cancel, RunEvent, RuntimeError, Stop};
-use slipway_store::Store;
+use slipway_store::{Store, StoreError};
 use slipway_test_support::{FakeModel, FakeToolCall, Reply, Turn};
 use slipway_types::{SpanStatus, TokenCounts, TraceId, attributes as attr, operations as op};
 
@@ -16,6 +16,7 @@ use super::support::{Events, TestDb, on_both_backends};
 on_both_backends!(
     a_failed_trace_write_loses_nothing_it_recorded,
     a_run_whose_last_writes_fail_still_records_its_end,
+    a_refused_step_ends_the_recording_of_steps_not_the_run_record,
     a_rate_limit_with_retry_after_is_retried_and_the_run_finishes,
     a_rejected_request_fails_the_run_with_its_error_recorded,
     a_stream_cut_before_any_output_is_retried,
@@ -366,6 +367,45 @@ async fn a_run_whose_last_writes_fail_still_records_its_end(db: &TestDb) {
         recorded.spans.len(),
         0,
         "no step could be written: {:?}",
+        recorded.spans
+    );
+}
+
+async fn a_refused_step_ends_the_recording_of_steps_not_the_run_record(db: &TestDb) {
+    let flaky = super::flaky::Flaky::wrap(db.open().await);
+    let store: std::sync::Arc<dyn Store> = flaky.clone();
+    let repo = repo();
+    let api = Api::Messages;
+    let fake = FakeModel::start([
+        Turn::tool_calls(vec![FakeToolCall::new(
+            "call_1",
+            "read_file",
+            r#"{"path":"src/api/lib.rs"}"#,
+        )]),
+        Turn::text("never sent"),
+    ]);
+    // Only the first write is refused: the later ones would be written if
+    // the recorder tried them, on records that build on the refused one.
+    flaky.refuse_next(1);
+    let options = options(AgentRole::Coder, api, true);
+    let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
+    let err = agent
+        .run(TASK, &Events::default(), &Cancel::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Store(StoreError::InvalidBatch { .. })),
+        "{err:?}"
+    );
+    assert_eq!(fake.requests().len(), 1, "no step after a refused write");
+    let traces = store.traces(10).await.unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].status, SpanStatus::Error);
+    assert!(traces[0].ended_at.is_some(), "the run's end is recorded");
+    let recorded = Recorded::load(&*store, &traces[0].id).await;
+    assert!(
+        recorded.spans.is_empty(),
+        "nothing after the refused step is written: {:?}",
         recorded.spans
     );
 }

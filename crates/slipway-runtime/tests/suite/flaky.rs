@@ -16,10 +16,12 @@ use slipway_types::{
     Span, SpanId, StageRecord, StageResult, Task, TaskEvent, TaskId, Trace, TraceId,
 };
 
-/// Passes every call to `inner`, but fails the next `failures` batch writes.
+/// Passes every call to `inner`, but fails the next `failures` batch writes
+/// (the file is locked), or refuses the next `refusals` as invalid.
 pub(crate) struct Flaky {
     inner: Arc<dyn Store>,
     failures: AtomicUsize,
+    refusals: AtomicUsize,
 }
 
 impl Flaky {
@@ -27,12 +29,18 @@ impl Flaky {
         Arc::new(Self {
             inner,
             failures: AtomicUsize::new(0),
+            refusals: AtomicUsize::new(0),
         })
     }
 
     /// Makes the next `n` batch writes fail, writing nothing.
     pub(crate) fn fail_next(&self, n: usize) {
         self.failures.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes the next `n` batch writes be refused as invalid, writing nothing.
+    pub(crate) fn refuse_next(&self, n: usize) {
+        self.refusals.store(n, Ordering::SeqCst);
     }
 }
 
@@ -132,6 +140,15 @@ impl Store for Flaky {
             return Err(StoreError::Locked {
                 path: "flaky.db".into(),
                 waited: Duration::from_secs(5),
+            });
+        }
+        let refused = self
+            .refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refused {
+            return Err(StoreError::InvalidBatch {
+                detail: "refused by the test".into(),
             });
         }
         self.inner.write_batch(batch).await
