@@ -276,7 +276,13 @@ async fn a_body_cut_short_fails_after_the_retries(db: &TestDb) {
     check_failed_trace(&*store, "ended early", "stream_closed").await;
 }
 
-async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
+/// Runs a coder whose model asks for one read and would then answer, on a
+/// store that `arrange` sets up to fail; returns the store, the run's error
+/// and the model.
+async fn run_on_flaky(
+    db: &TestDb,
+    arrange: impl FnOnce(&super::flaky::Flaky),
+) -> (std::sync::Arc<dyn Store>, RuntimeError, FakeModel) {
     let flaky = super::flaky::Flaky::wrap(db.open().await);
     let store: std::sync::Arc<dyn Store> = flaky.clone();
     let repo = repo();
@@ -289,15 +295,20 @@ async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
         )]),
         Turn::text("never sent"),
     ]);
-    // The first step's write fails; the run stops there, and what it
-    // recorded is written with the run's end.
-    flaky.fail_next(1);
+    arrange(&flaky);
     let options = options(AgentRole::Coder, api, true);
     let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
     let err = agent
         .run(TASK, &Events::default(), &Cancel::default())
         .await
         .unwrap_err();
+    (store, err, fake)
+}
+
+async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
+    // The first step's write fails; the run stops there, and what it
+    // recorded is written with the run's end.
+    let (store, err, fake) = run_on_flaky(db, |flaky| flaky.fail_next(1)).await;
     assert!(matches!(err, RuntimeError::Store(_)), "{err:?}");
     assert_eq!(fake.requests().len(), 1, "no step after a failed write");
     let traces = store.traces(10).await.unwrap();
@@ -333,26 +344,8 @@ async fn a_failed_trace_write_loses_nothing_it_recorded(db: &TestDb) {
 }
 
 async fn a_run_whose_last_writes_fail_still_records_its_end(db: &TestDb) {
-    let flaky = super::flaky::Flaky::wrap(db.open().await);
-    let store: std::sync::Arc<dyn Store> = flaky.clone();
-    let repo = repo();
-    let api = Api::Messages;
-    let fake = FakeModel::start([
-        Turn::tool_calls(vec![FakeToolCall::new(
-            "call_1",
-            "read_file",
-            r#"{"path":"src/api/lib.rs"}"#,
-        )]),
-        Turn::text("never sent"),
-    ]);
     // Every write of steps fails, the last ones the run's end makes included.
-    flaky.fail_next(usize::MAX);
-    let options = options(AgentRole::Coder, api, true);
-    let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
-    let err = agent
-        .run(TASK, &Events::default(), &Cancel::default())
-        .await
-        .unwrap_err();
+    let (store, err, _) = run_on_flaky(db, |flaky| flaky.fail_next(usize::MAX)).await;
     assert!(matches!(err, RuntimeError::Store(_)), "{err:?}");
     let traces = store.traces(10).await.unwrap();
     assert_eq!(traces.len(), 1);
@@ -372,27 +365,9 @@ async fn a_run_whose_last_writes_fail_still_records_its_end(db: &TestDb) {
 }
 
 async fn a_refused_step_ends_the_recording_of_steps_not_the_run_record(db: &TestDb) {
-    let flaky = super::flaky::Flaky::wrap(db.open().await);
-    let store: std::sync::Arc<dyn Store> = flaky.clone();
-    let repo = repo();
-    let api = Api::Messages;
-    let fake = FakeModel::start([
-        Turn::tool_calls(vec![FakeToolCall::new(
-            "call_1",
-            "read_file",
-            r#"{"path":"src/api/lib.rs"}"#,
-        )]),
-        Turn::text("never sent"),
-    ]);
     // Only the first write is refused: the later ones would be written if
     // the recorder tried them, on records that build on the refused one.
-    flaky.refuse_next(1);
-    let options = options(AgentRole::Coder, api, true);
-    let agent = agent(&fake, api, tools(&repo, coder()), &store, options);
-    let err = agent
-        .run(TASK, &Events::default(), &Cancel::default())
-        .await
-        .unwrap_err();
+    let (store, err, fake) = run_on_flaky(db, |flaky| flaky.refuse_next(1)).await;
     assert!(
         matches!(err, RuntimeError::Store(StoreError::InvalidBatch { .. })),
         "{err:?}"

@@ -44,6 +44,12 @@ impl Flaky {
     }
 }
 
+/// Takes one from a count of writes left to spoil; false when none is left.
+fn take_one(left: &AtomicUsize) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
 #[async_trait]
 impl Store for Flaky {
     fn backend(&self) -> Backend {
@@ -132,21 +138,13 @@ impl Store for Flaky {
     }
 
     async fn write_batch(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError> {
-        let failing = self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if failing {
+        if take_one(&self.failures) {
             return Err(StoreError::Locked {
                 path: "flaky.db".into(),
                 waited: Duration::from_secs(5),
             });
         }
-        let refused = self
-            .refusals
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if refused {
+        if take_one(&self.refusals) {
             return Err(StoreError::InvalidBatch {
                 detail: "refused by the test".into(),
             });
