@@ -445,15 +445,21 @@ async fn sqlite_trace_writes_are_checkpointed_while_the_store_is_open() {
             assert_eq!(in_main_file().await, 0, "a commit stays in the WAL");
         }
     }
+    // 64 small writes are far from SQLite's own threshold (1,000 pages);
+    // the store's checkpoint after its 32nd write copies at least those 32
+    // (one still running then makes the one after 64 wait, so no more is sure).
     let mut copied = 0;
     for _ in 0..100 {
         copied = in_main_file().await;
-        if copied == 64 {
+        if copied >= 32 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(copied, 64, "the 64th trace write started a checkpoint");
+    assert!(
+        copied >= 32,
+        "a checkpoint copied {copied} of 64 spans while the store was open"
+    );
 }
 
 /// Spans written by a batch read back as given, every column: optional
