@@ -21,7 +21,6 @@
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -33,11 +32,9 @@ use slipway_runtime::{
     Agent, Cancel, ModelChoice, Observer, RunEvent, RunOptions, Stop, system_prompt,
 };
 use slipway_store::{Store, StoreLocation};
-use slipway_test_support::TempRepo;
+use slipway_test_support::{TempRepo, admin_execute, with_database};
 use slipway_tools::{ToolBox, Workspace};
 use slipway_types::{TraceId, operations as op};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
 
 use crate::timed::{Tally, Timed};
 
@@ -57,8 +54,6 @@ const TARGET: Duration = Duration::from_millis(1);
 
 const DATABASE_URL_VAR: &str = "SLIPWAY_BENCH_DATABASE_URL";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 /// Times each tool call as the run reports it, and collects anything that
@@ -394,29 +389,6 @@ async fn postgres(url: &str, repo: &TempRepo, prices: &Arc<PriceTable>) -> Bench
     bench.cases().await
 }
 
-async fn admin(url: &str) -> Result<PgConnection, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?;
-    tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
-}
-
-async fn execute(url: &str, sql: &str) -> Result<(), sqlx::Error> {
-    let mut conn = admin(url).await?;
-    sqlx::raw_sql(sql).execute(&mut conn).await?;
-    conn.close().await
-}
-
-/// Returns `url` naming the database `name` instead of its own.
-fn with_database(url: &str, name: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |at| at + 3);
-    let (head, rest) = url.split_at(after_scheme);
-    let authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let tail = &rest[authority..];
-    let query = tail.find(['?', '#']).map_or("", |at| &tail[at..]);
-    format!("{head}{}/{name}{query}", &rest[..authority])
-}
-
 fn main() -> BenchResult<()> {
     // The CLI's runtime: one thread.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -443,7 +415,7 @@ fn main() -> BenchResult<()> {
     let base = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let shown = StoreLocation::Postgres(base.clone()).describe();
     let name = format!("slipway_bench_{}", std::process::id());
-    let created = runtime.block_on(execute(&base, &format!("CREATE DATABASE \"{name}\"")));
+    let created = runtime.block_on(admin_execute(&base, &format!("CREATE DATABASE \"{name}\"")));
     if let Err(err) = created {
         println!(
             "PostgreSQL skipped: cannot create a database on {shown} ({err}); start the server \
@@ -452,7 +424,7 @@ fn main() -> BenchResult<()> {
         return Ok(());
     }
     let result = runtime.block_on(postgres(&with_database(&base, &name), &repo, &prices));
-    let dropped = runtime.block_on(execute(
+    let dropped = runtime.block_on(admin_execute(
         &base,
         &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
     ));

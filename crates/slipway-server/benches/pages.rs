@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,8 +29,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use slipway_server::{AppState, WebConfig};
 use slipway_store::{Store, StoreLocation};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
+use slipway_test_support::{admin_connection, admin_execute, with_database};
+use sqlx::Connection;
 use tower::ServiceExt as _;
 
 use crate::generate::{BenchResult, LANES, Plan, SPANS, TASKS};
@@ -54,8 +53,6 @@ const BOARD_SUMMARY: &str = "<p class=\"summary\">10000 tasks in 20 lanes</p>";
 const KEEP_VAR: &str = "SLIPWAY_BENCH_KEEP";
 const DATABASE_URL_VAR: &str = "SLIPWAY_BENCH_DATABASE_URL";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The nearest-rank percentile `p` (in percent) of sorted samples.
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     let rank = (sorted.len() * p).div_ceil(100).max(1);
@@ -342,7 +339,7 @@ async fn postgres(plan: &Plan) -> BenchResult<Option<bool>> {
     let base = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let shown = StoreLocation::Postgres(base.clone()).describe();
     let name = format!("slipway_bench_pages_{}", std::process::id());
-    if let Err(err) = execute(&base, &format!("CREATE DATABASE \"{name}\"")).await {
+    if let Err(err) = admin_execute(&base, &format!("CREATE DATABASE \"{name}\"")).await {
         println!(
             "PostgreSQL skipped: cannot create a database on {shown} ({err}); start the server \
              or set {DATABASE_URL_VAR} to one where this user may create databases"
@@ -355,7 +352,7 @@ async fn postgres(plan: &Plan) -> BenchResult<Option<bool>> {
             Arc::from(slipway_store::open(&StoreLocation::Postgres(url.clone())).await?);
         generate(&store, plan, "PostgreSQL").await?;
         let size: i64 = {
-            let mut conn = admin(&url).await?;
+            let mut conn = admin_connection(&url).await?;
             let size = sqlx::query_scalar("SELECT pg_database_size(current_database())")
                 .fetch_one(&mut conn)
                 .await?;
@@ -371,7 +368,7 @@ async fn postgres(plan: &Plan) -> BenchResult<Option<bool>> {
         met
     }
     .await;
-    if let Err(err) = execute(
+    if let Err(err) = admin_execute(
         &base,
         &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
     )
@@ -380,29 +377,6 @@ async fn postgres(plan: &Plan) -> BenchResult<Option<bool>> {
         eprintln!("warning: cannot drop the bench database {name} on {shown}: {err}");
     }
     result.map(Some)
-}
-
-async fn admin(url: &str) -> Result<PgConnection, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?;
-    tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
-}
-
-async fn execute(url: &str, sql: &str) -> Result<(), sqlx::Error> {
-    let mut conn = admin(url).await?;
-    sqlx::raw_sql(sql).execute(&mut conn).await?;
-    conn.close().await
-}
-
-/// Returns `url` naming the database `name` instead of its own.
-fn with_database(url: &str, name: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |at| at + 3);
-    let (head, rest) = url.split_at(after_scheme);
-    let authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let tail = &rest[authority..];
-    let query = tail.find(['?', '#']).map_or("", |at| &tail[at..]);
-    format!("{head}{}/{name}{query}", &rest[..authority])
 }
 
 fn main() -> BenchResult<()> {

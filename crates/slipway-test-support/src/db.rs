@@ -63,14 +63,10 @@ impl PgTestDb {
         }
         let name = unique_name();
         let url = with_database(&admin_url, &name);
-        run_blocking(|| async {
-            let mut admin = admin_connection(&admin_url).await?;
-            sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut admin)
-                .await?;
-            admin.close().await
-        })
-        .unwrap_or_else(|err| panic!("cannot create test database {name} on {admin_url}: {err}"));
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        run_blocking(|| admin_execute(&admin_url, &sql)).unwrap_or_else(|err| {
+            panic!("cannot create test database {name} on {admin_url}: {err}")
+        });
         Some(Self {
             admin_url,
             name,
@@ -93,16 +89,8 @@ impl PgTestDb {
 
 impl Drop for PgTestDb {
     fn drop(&mut self) {
-        let dropped = run_blocking(|| async {
-            let mut admin = admin_connection(&self.admin_url).await?;
-            sqlx::raw_sql(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin)
-            .await?;
-            admin.close().await
-        });
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = run_blocking(|| admin_execute(&self.admin_url, &sql));
         if let Err(err) = dropped {
             eprintln!("warning: cannot drop test database {}: {err}", self.name);
         }
@@ -194,11 +182,26 @@ fn server_reachable(admin_url: &str) -> Result<(), String> {
         .clone()
 }
 
-async fn admin_connection(admin_url: &str) -> Result<PgConnection, sqlx::Error> {
+/// Connects to the server at `admin_url`, giving up after five seconds.
+///
+/// # Errors
+/// When the URL is invalid or the server does not answer in time.
+pub async fn admin_connection(admin_url: &str) -> Result<PgConnection, sqlx::Error> {
     let options = PgConnectOptions::from_str(admin_url)?;
     tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)?
+}
+
+/// Runs `sql` (one or more statements) on the server at `admin_url`, on a
+/// connection of its own: how benchmarks create and drop their databases.
+///
+/// # Errors
+/// When the server cannot be reached or refuses the statements.
+pub async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let mut admin = admin_connection(admin_url).await?;
+    sqlx::raw_sql(sql).execute(&mut admin).await?;
+    admin.close().await
 }
 
 /// Runs async work on a fresh thread with its own runtime, so it works from
@@ -238,7 +241,8 @@ fn unique_name() -> String {
 }
 
 /// Returns `url` with its database (the path) replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
+#[must_use]
+pub fn with_database(url: &str, name: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |at| at + 3);
     let (head, rest) = url.split_at(after_scheme);
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());

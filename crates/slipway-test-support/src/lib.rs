@@ -20,6 +20,9 @@ mod db;
 mod fake_model;
 mod git;
 
-pub use db::{DEFAULT_TEST_DATABASE_URL, PgTestDb, SqliteTestDb, TEST_DATABASE_URL_VAR};
+pub use db::{
+    DEFAULT_TEST_DATABASE_URL, PgTestDb, SqliteTestDb, TEST_DATABASE_URL_VAR, admin_connection,
+    admin_execute, with_database,
+};
 pub use fake_model::{FakeModel, FakeToolCall, FakeUsage, Protocol, RecordedRequest, Reply, Turn};
 pub use git::TempRepo;
