@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -215,10 +215,6 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
-}
-
 /// Lets a request through when it carries the token or a live session (and,
 /// for a POST with a session, its CSRF token); refuses it otherwise: 401 for
 /// the API, a redirect to the login page for the UI.
@@ -227,7 +223,7 @@ pub(crate) async fn require(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let api = is_api(request.uri().path());
+    let api = crate::error::is_api(request.uri().path());
     let headers = request.headers();
     let caller = if let Some(token) = bearer(headers) {
         if !state.auth.token_matches(token) {
@@ -258,17 +254,11 @@ pub(crate) async fn require(
             Redirect::to("/login").into_response()
         };
     };
-    if request.method() != Method::GET
-        && request.method() != Method::HEAD
+    if crate::headers::writes(request.method())
         && let Some(expected) = caller.csrf.clone()
     {
-        let refuse = |error: ApiError| {
-            if api {
-                error.into_response()
-            } else {
-                pages::error_page(&error)
-            }
-        };
+        let path = request.uri().path().to_owned();
+        let refuse = |error: ApiError| crate::error::refuse(&path, error);
         match csrf_of(request, &expected).await {
             Ok((checked, true)) => request = checked,
             Ok((_, false)) => {

@@ -32,6 +32,12 @@ pub(crate) struct ErrorDetail {
     message: String,
 }
 
+/// Writes a line to the server's log: its standard error, where `slipway up`
+/// prints what it does.
+pub(crate) fn log(message: &str) {
+    eprintln!("slipway up: {message}");
+}
+
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -78,8 +84,7 @@ impl ApiError {
 
     /// Logs `detail` and returns an error that says only where to look.
     pub(crate) fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!("internal error: {detail}");
-        eprintln!("slipway up: internal error: {detail}");
+        log(&format!("internal error: {detail}"));
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -134,12 +139,24 @@ impl From<PipelineError> for ApiError {
     }
 }
 
-/// Answers a path nothing serves: JSON under `/api/`, a page elsewhere.
-pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
-    let message = format!("nothing here: {}", uri.path());
-    if uri.path().starts_with("/api/") {
-        ApiError::not_found(message).into_response()
+/// Returns true for a path of the JSON API, whose refusals are JSON.
+pub(crate) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// Answers a refusal of a request for `path`: JSON under `/api/`, a page elsewhere.
+pub(crate) fn refuse(path: &str, error: ApiError) -> Response {
+    if is_api(path) {
+        error.into_response()
     } else {
-        crate::pages::error_page(&ApiError::not_found(message))
+        crate::pages::error_page(&error)
     }
+}
+
+/// Answers a path nothing serves.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
+    refuse(
+        uri.path(),
+        ApiError::not_found(format!("nothing here: {}", uri.path())),
+    )
 }

@@ -7,7 +7,7 @@
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -54,10 +54,7 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         Some(ApiError::bad_request(
             "the Host header does not name this machine: open Slipway at http://127.0.0.1:PORT or http://localhost:PORT",
         ))
-    } else if request.method() != Method::GET
-        && request.method() != Method::HEAD
-        && !same_origin(headers)
-    {
+    } else if writes(request.method()) && !same_origin(headers) {
         Some(ApiError::forbidden(
             "a cross-site request cannot press Slipway's buttons",
         ))
@@ -65,10 +62,15 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         None
     };
     match refused {
-        Some(error) if request.uri().path().starts_with("/api/") => error.into_response(),
-        Some(error) => crate::pages::error_page(&error),
+        Some(error) => crate::error::refuse(request.uri().path(), error),
         None => next.run(request).await,
     }
+}
+
+/// Returns true for a method that may change something (anything but GET
+/// and HEAD): those need a same-origin request and, with a session, CSRF.
+pub(crate) fn writes(method: &Method) -> bool {
+    method != Method::GET && method != Method::HEAD
 }
 
 fn host_of(headers: &HeaderMap) -> Option<&str> {

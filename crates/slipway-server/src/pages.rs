@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
-use slipway_types::{TaskId, TaskState, TokenCounts};
+use slipway_types::{TaskId, TaskState};
 
 use crate::AppState;
 use crate::assets::{css_url, js_url};
@@ -60,23 +60,6 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/logout", post(crate::auth::logout))
 }
-
-/// The states in board order: the way work flows, then where it stops.
-pub(crate) const BOARD_STATES: [TaskState; 13] = [
-    TaskState::Queued,
-    TaskState::Planning,
-    TaskState::PlanReview,
-    TaskState::Coding,
-    TaskState::Testing,
-    TaskState::Debugging,
-    TaskState::CodeReview,
-    TaskState::Ready,
-    TaskState::Staged,
-    TaskState::Released,
-    TaskState::NeedsHuman,
-    TaskState::Failed,
-    TaskState::Cancelled,
-];
 
 /// Wraps `body` in the page layout: navigation, the scheduler's status, the
 /// gate running, logout.
@@ -293,11 +276,6 @@ pub(crate) fn count(n: u64) -> String {
         out.push(d);
     }
     out
-}
-
-/// Every token sent and received.
-pub(crate) fn tokens(t: &TokenCounts) -> u64 {
-    t.total()
 }
 
 /// Formats a duration in microseconds for people.

@@ -81,7 +81,7 @@ impl Cursor {
                     self.take(events);
                 }
                 Err(e) => {
-                    ApiError::internal(format!("the live stream cannot read events: {e}"));
+                    crate::error::log(&format!("the live stream cannot read events: {e}"));
                     return None;
                 }
             }

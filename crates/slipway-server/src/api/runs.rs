@@ -56,14 +56,8 @@ pub(crate) struct SpanContent {
 
 /// Returns at most `max` bytes of `text`, cut on a character boundary.
 pub(crate) fn cut(text: &str, max: usize) -> (&str, bool) {
-    if text.len() <= max {
-        return (text, false);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&text[..end], true)
+    let end = text.floor_char_boundary(max);
+    (&text[..end], end < text.len())
 }
 
 /// Lists runs, newest first, or a task's runs, oldest first.

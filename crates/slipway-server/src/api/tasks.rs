@@ -54,11 +54,7 @@ impl TaskCost {
             ..Self::default()
         };
         for run in runs {
-            cost.tokens.input += run.tokens.input;
-            cost.tokens.cache_read += run.tokens.cache_read;
-            cost.tokens.cache_write += run.tokens.cache_write;
-            cost.tokens.output += run.tokens.output;
-            cost.tokens.reasoning += run.tokens.reasoning;
+            cost.tokens += run.tokens;
             match run.cost_micros {
                 Some(c) => cost.cost_micros = Some(cost.cost_micros.unwrap_or(0) + c),
                 None => cost.unknown_cost_runs += 1,

@@ -11,7 +11,7 @@ use slipway_types::TaskState;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::pages::{BOARD_STATES, PageResult, badge, layout, shown, task_link};
+use crate::pages::{PageResult, badge, layout, shown, task_link};
 use maud::Markup;
 use slipway_store::Board;
 
@@ -62,14 +62,14 @@ pub(crate) async fn page(
                         thead {
                             tr {
                                 th { "lane" }
-                                @for s in BOARD_STATES { th { (s.as_str()) } }
+                                @for s in TaskState::ALL { th { (s.as_str()) } }
                             }
                         }
                         tbody {
                             @for (lane, cells) in &lanes {
                                 tr {
                                     th scope="row" { (lane) }
-                                    @for s in BOARD_STATES {
+                                    @for s in TaskState::ALL {
                                         td {
                                             @if let Some((n, cell)) = cells.get(&s) {
                                                 @for task in cell {

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::api::{parse_id, query};
 use crate::auth::Caller;
 use crate::pages::run::{compare_form, span_us};
-use crate::pages::{PageResult, count, duration_us, layout, money, tokens};
+use crate::pages::{PageResult, count, duration_us, layout, money};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CompareQuery {
@@ -46,7 +46,7 @@ impl Default for Figures {
 impl Figures {
     fn of(span: &Span) -> Self {
         Self {
-            tokens: tokens(&span.tokens),
+            tokens: span.tokens.total(),
             latency_us: span.ended_at.map_or(0, |e| span_us(span.started_at, e)),
             // A tool call has no price; only a model call's may be unknown.
             cost_micros: if span.operation == operations::CHAT {

@@ -8,7 +8,7 @@ use slipway_store::{CostGroup, CostRow};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::pages::{PageResult, count, layout, money, tokens};
+use crate::pages::{PageResult, count, layout, money};
 
 /// The most bars a chart draws; the table lists all.
 const BARS: usize = 30;
@@ -50,7 +50,7 @@ fn chart(title: &str, testid: &str, rows: &[CostRow], key: impl Fn(&str) -> Stri
                     thead { tr { th { "key" } th.num { "runs" } th.num { "tokens" } th.num { "cost" } } }
                     tbody {
                         @for r in rows {
-                            tr { td { (key(&r.key)) } td.num { (r.runs) } td.num { (count(tokens(&r.tokens))) } td.num { (money(r.cost_micros)) } }
+                            tr { td { (key(&r.key)) } td.num { (r.runs) } td.num { (count(r.tokens.total())) } td.num { (money(r.cost_micros)) } }
                         }
                     }
                 }

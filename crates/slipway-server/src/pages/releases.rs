@@ -125,7 +125,7 @@ pub(crate) async fn confirm_release(
         @if staged.is_empty() { p { "No task is staged." } }
         @else {
             p { "It ships:" }
-            ul { @for t in &staged { li { a href=(task_link(t.id)) { "#" (t.id.0) " " (t.title) } } } }
+            ul { @for t in &staged { li { a href=(task_link(t.id)) { "#" (t.id.0) " " (shown(&t.title)) } } } }
         }
         form method="post" action="/release" {
             (csrf_field(&caller))

@@ -17,7 +17,7 @@ use crate::api::runs::span_contents;
 use crate::api::{parse_id, query};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::pages::{PageResult, count, duration_us, layout, money, shown, task_link, tokens, when};
+use crate::pages::{PageResult, count, duration_us, layout, money, shown, task_link, when};
 
 /// What a span's body is cut to on the page.
 const BODY_BYTES: usize = 256 * 1024;
@@ -52,7 +52,7 @@ pub(crate) fn run_table(runs: &[Trace]) -> Markup {
                         td { (r.model) }
                         td { (r.status.as_str()) }
                         td.num { @if let Some(end) = r.ended_at { (duration_us(span_us(r.started_at, end))) } }
-                        td.num { (count(tokens(&r.tokens))) }
+                        td.num { (count(r.tokens.total())) }
                         td.num { (money(r.cost_micros)) }
                     }
                 }
@@ -119,9 +119,9 @@ fn depths(spans: &[Span]) -> HashMap<&SpanId, usize> {
 fn hottest(spans: &[Span]) -> Vec<&SpanId> {
     let mut steps: Vec<&Span> = spans
         .iter()
-        .filter(|s| s.operation != operations::INVOKE_AGENT && tokens(&s.tokens) > 0)
+        .filter(|s| s.operation != operations::INVOKE_AGENT && s.tokens.total() > 0)
         .collect();
-    steps.sort_by_key(|s| std::cmp::Reverse(tokens(&s.tokens)));
+    steps.sort_by_key(|s| std::cmp::Reverse(s.tokens.total()));
     steps.into_iter().take(HOT).map(|s| &s.id).collect()
 }
 
@@ -171,7 +171,7 @@ pub(crate) async fn page(
             dt { "started" } dd { (when(run.started_at)) }
             dt { "status" } dd { (run.status.as_str()) @if let Some(e) = &run.error { " — " (shown(e)) } }
             dt { "duration" } dd { (duration_us(total)) }
-            dt { "tokens" } dd { (count(tokens(&run.tokens))) " (input " (count(run.tokens.input)) ", cache read " (count(run.tokens.cache_read)) ", cache write " (count(run.tokens.cache_write)) ", output " (count(run.tokens.output)) ")" }
+            dt { "tokens" } dd { (count(run.tokens.total())) " (input " (count(run.tokens.input)) ", cache read " (count(run.tokens.cache_read)) ", cache write " (count(run.tokens.cache_write)) ", output " (count(run.tokens.output)) ")" }
             dt { "cost" } dd { (money(run.cost_micros)) }
         }
         table.waterfall data-testid="waterfall" {
@@ -195,7 +195,7 @@ pub(crate) async fn page(
                             }
                         }
                         td.num { (duration_us(to - from)) }
-                        td.num { @if tokens(&s.tokens) > 0 { (count(tokens(&s.tokens))) } }
+                        td.num { @if s.tokens.total() > 0 { (count(s.tokens.total())) } }
                         td.num { @if s.cost_micros.is_some() { (money(s.cost_micros)) } }
                     }
                 }

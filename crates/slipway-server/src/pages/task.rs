@@ -19,7 +19,7 @@ use crate::api::{form as parse_form, query, task_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pages::{
-    PageResult, badge, count, csrf_field, layout, money, short, shown, task_link, tokens, when,
+    PageResult, badge, count, csrf_field, layout, money, short, shown, task_link, when,
 };
 
 /// The most of a diff shown.
@@ -63,10 +63,10 @@ async fn reviewed_or_logged(
     match reviewed(state, records).await {
         Ok(change) => change,
         Err(error) => {
-            tracing::warn!(
+            crate::error::log(&format!(
                 "task {id}: the reviewed diff is unavailable: {}",
                 error.message
-            );
+            ));
             None
         }
     }
@@ -104,7 +104,7 @@ pub(crate) async fn page(
     let outcome = query(q)?.outcome;
     let d = detail(&state, id).await?;
     let change = reviewed_or_logged(&state, id, &d.stages).await;
-    let title = format!("#{} {}", id.0, d.task.title);
+    let title = format!("#{} {}", id.0, shown(&d.task.title));
     let body = html! {
         h1 data-testid="task-title" { "#" (id.0) " " (shown(&d.task.title)) " " (badge(d.task.state)) }
         @if let Some(text) = outcome.as_deref().and_then(outcome_text) {
@@ -174,7 +174,7 @@ fn facts(d: &TaskDetail) -> Markup {
             dt { "cost" }
             dd data-testid="task-cost" {
                 (money(d.cost.cost_micros)) " over " (d.cost.runs) " runs, "
-                (count(tokens(&d.cost.tokens))) " tokens"
+                (count(d.cost.tokens.total())) " tokens"
                 @if d.cost.unknown_cost_runs > 0 { " (" (d.cost.unknown_cost_runs) " unpriced)" }
             }
         }
@@ -274,7 +274,7 @@ fn runs(d: &TaskDetail) -> Markup {
                                 td { (r.role) }
                                 td { (r.model) }
                                 td { (r.status.as_str()) }
-                                td.num { (count(tokens(&r.tokens))) }
+                                td.num { (count(r.tokens.total())) }
                                 td.num { (money(r.cost_micros)) }
                             }
                         }
@@ -340,7 +340,7 @@ pub(crate) async fn confirm_approve(
     }
     let body = html! {
         h1 { "Approve task #" (id.0) "?" }
-        p { (task.title) }
+        p { (shown(&task.title)) }
         p {
             "This merges the reviewed commit " code data-testid="sha" { (short(&change.sha)) }
             " into staging, runs the tests on the merge in the sandbox, and moves staging when they pass. "
@@ -387,7 +387,7 @@ pub(crate) async fn confirm_reject(
     .await?;
     let body = html! {
         h1 { "Reject task #" (id.0) "?" }
-        p { (task.title) " " (badge(task.state)) }
+        p { (shown(&task.title)) " " (badge(task.state)) }
         form method="post" action={"/tasks/" (id.0) "/reject"} {
             (csrf_field(&caller))
             label for="why" { "Why (the coder gets it as a high finding)" }
