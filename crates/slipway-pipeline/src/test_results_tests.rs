@@ -1132,6 +1132,6 @@ proptest! {
                 let _ = writeln!(noisy, "[2026-01-01T00:00:00Z INFO demo] {extra}");
             }
         }
-        prop_assert_eq!(parse_test_results(&noisy), parse_test_results(&clean));
+        prop_assert_eq!(parse_test_results(&noisy), expected(&cases));
     }
 }

@@ -53,7 +53,6 @@ const EDGE: usize = 10;
 const TARGET: Duration = Duration::from_millis(1);
 
 const DATABASE_URL_VAR: &str = "SLIPWAY_BENCH_DATABASE_URL";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 /// Times each tool call as the run reports it, and collects anything that
@@ -412,7 +411,8 @@ fn main() -> BenchResult<()> {
         if median <= TARGET { "met" } else { "NOT met" }
     );
 
-    let base = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let base = std::env::var(DATABASE_URL_VAR)
+        .unwrap_or_else(|_| slipway_test_support::DEFAULT_TEST_DATABASE_URL.to_owned());
     let shown = StoreLocation::Postgres(base.clone()).describe();
     let name = format!("slipway_bench_{}", std::process::id());
     let created = runtime.block_on(admin_execute(&base, &format!("CREATE DATABASE \"{name}\"")));

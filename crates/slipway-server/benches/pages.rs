@@ -52,7 +52,7 @@ const BOARD_SUMMARY: &str = "<p class=\"summary\">10000 tasks in 20 lanes</p>";
 
 const KEEP_VAR: &str = "SLIPWAY_BENCH_KEEP";
 const DATABASE_URL_VAR: &str = "SLIPWAY_BENCH_DATABASE_URL";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
 /// The nearest-rank percentile `p` (in percent) of sorted samples.
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     let rank = (sorted.len() * p).div_ceil(100).max(1);
@@ -336,7 +336,8 @@ fn mib(bytes: u64) -> f64 {
 }
 
 async fn postgres(plan: &Plan) -> BenchResult<Option<bool>> {
-    let base = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let base = std::env::var(DATABASE_URL_VAR)
+        .unwrap_or_else(|_| slipway_test_support::DEFAULT_TEST_DATABASE_URL.to_owned());
     let shown = StoreLocation::Postgres(base.clone()).describe();
     let name = format!("slipway_bench_pages_{}", std::process::id());
     if let Err(err) = admin_execute(&base, &format!("CREATE DATABASE \"{name}\"")).await {

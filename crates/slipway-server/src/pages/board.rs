@@ -73,7 +73,7 @@ pub(crate) async fn page(
                                         td {
                                             @if let Some((n, cell)) = cells.get(&s) {
                                                 @for task in cell {
-                                                    a.card href=(task_link(task.id)) data-state=(s.as_str()) title=(task.title) {
+                                                    a.card href=(task_link(task.id)) data-state=(s.as_str()) title=(shown(&task.title)) {
                                                         "#" (task.id.0) " " (shown(&task.title))
                                                     }
                                                 }

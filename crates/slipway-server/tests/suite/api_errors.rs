@@ -160,8 +160,7 @@ async fn unknown_ids_and_paths_get_404(db: &TestDb) {
     let reply = app
         .send(Request::get("/api/v1/nothing").body(Body::empty()).unwrap())
         .await;
-    assert!(reply.status == StatusCode::NOT_FOUND || reply.status == StatusCode::UNAUTHORIZED);
-    reply.json();
+    reply.assert_error(StatusCode::NOT_FOUND, "not_found");
 }
 
 async fn bad_json_bodies_get_400(db: &TestDb) {

@@ -58,7 +58,15 @@ async fn pages_without_a_session_go_to_the_login_form(db: &TestDb) {
         let reply = app
             .send(bearer(Method::GET, page).body(Body::empty()).unwrap())
             .await;
-        assert_ne!(reply.status, StatusCode::SEE_OTHER, "{page}");
+        // Without the gates (this app has no pipeline) the gate pages answer 409.
+        let gate =
+            page.ends_with("/approve") || page == "/release" || page.starts_with("/rollback");
+        let expected = if gate {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(reply.status, expected, "{page}");
     }
     for post in [
         "/logout",

@@ -133,7 +133,8 @@ async fn untrusted_text_is_escaped_and_hidden_characters_named(db: &TestDb) {
         let html = reply.html(StatusCode::OK);
         assert!(!html.contains("<script>alert(1)"), "{}: {html}", reply.what);
         assert!(
-            html.contains("Fix &lt;script&gt;alert(1)&lt;/script&gt; in the parser"),
+            html.contains("Fix &lt;script&gt;alert(1)&lt;/script&gt; in the ⟨U+202E⟩parser")
+                && !html.contains('\u{202E}'),
             "{}",
             reply.what
         );
@@ -142,7 +143,7 @@ async fn untrusted_text_is_escaped_and_hidden_characters_named(db: &TestDb) {
     assert!(
         board
             .body
-            .contains(r#"title="Fix &lt;script&gt;alert(1)&lt;/script&gt; in the parser""#)
+            .contains(r#"title="Fix &lt;script&gt;alert(1)&lt;/script&gt; in the ⟨U+202E⟩parser""#)
     );
     let html = &task.body;
     assert!(!html.contains("<img src=x"), "{html}");
@@ -204,7 +205,10 @@ async fn gate_confirmation_pages(db: &TestDb) {
         reject.hidden("csrf").as_deref(),
         Some(session.csrf.as_str())
     );
-    assert!(html.contains("Fix &lt;script&gt;"), "the title, escaped");
+    assert!(
+        html.contains("Fix &lt;script&gt;") && !html.contains('\u{202E}'),
+        "the title, escaped and with its hidden characters named"
+    );
     // Approving needs the reviewed change from git, which a server without
     // the gates cannot read; a task that is not ready cannot be approved.
     let approve = app

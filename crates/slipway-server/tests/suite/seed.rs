@@ -19,7 +19,7 @@ use slipway_types::{
 };
 
 /// A task title that would run script if it reached the page unescaped.
-pub(crate) const EVIL_TITLE: &str = "Fix <script>alert(1)</script> in the parser";
+pub(crate) const EVIL_TITLE: &str = "Fix <script>alert(1)</script> in the \u{202E}parser";
 /// A finding title that would run script if it reached the page unescaped.
 pub(crate) const EVIL_FINDING: &str = "<img src=x onerror=alert(1)>";
 /// A plan hiding code behind a right-to-left override.

@@ -318,7 +318,8 @@ async fn a_context_with_a_gap_or_an_overreach_is_refused_whole(db: &TestDb) {
         context_messages: vec![message(2, 1, stored)],
         ..TraceBatch::default()
     };
-    assert!(store.write_batch(&taken).await.is_err());
+    let err = store.write_batch(&taken).await.unwrap_err();
+    assert!(matches!(err, StoreError::Database { .. }), "{err:?}");
     assert_eq!(read(&*store, &span_id(3)).await, []);
     // The same call, valid on its own, is written.
     store
@@ -577,7 +578,8 @@ async fn a_failed_statement_undoes_the_whole_batch(db: &TestDb) {
         ..TraceBatch::default()
     };
     for _ in 0..2 {
-        assert!(store.write_batch(&broken).await.is_err());
+        let err = store.write_batch(&broken).await.unwrap_err();
+        assert!(matches!(err, StoreError::Database { .. }), "{err:?}");
         let (_, spans) = store
             .trace(&crate::suite::traces::trace_id(1))
             .await
