@@ -53,24 +53,33 @@ pub struct ReviewedChange {
     pub diff: String,
 }
 
+/// Returns the latest passed code review among a task's stage records: its
+/// place, and the commit it judged. Approving merges that commit, and the
+/// task page shows its change, so both read it here.
+fn latest_review(records: &[slipway_types::StageRecord]) -> Option<(usize, Option<&str>)> {
+    let at = records
+        .iter()
+        .rposition(|r| r.result.stage == "code_review" && r.result.passed)?;
+    Some((at, records[at].result.sha.as_deref()))
+}
+
 impl Pipeline {
     /// Returns the change the latest passed code review among a task's
-    /// stage `records` judged, or `None` when no code review has passed.
+    /// stage `records` judged, or `None` when no code review has passed (or
+    /// the latest that did names no commit, which approving refuses too).
     pub async fn reviewed_change(
         &self,
         records: &[slipway_types::StageRecord],
         max_bytes: usize,
     ) -> Result<Option<ReviewedChange>, PipelineError> {
-        let Some(at) = records.iter().rposition(|r| {
-            r.result.stage == "code_review" && r.result.passed && r.result.sha.is_some()
-        }) else {
+        let Some((at, Some(head))) = latest_review(records) else {
             return Ok(None);
         };
         let sha = |r: &slipway_types::StageRecord| {
             r.result.sha.as_deref().and_then(|s| s.parse::<Sha>().ok())
         };
         let (Some(head), Some(base)) = (
-            sha(&records[at]),
+            head.parse::<Sha>().ok(),
             records[..at]
                 .iter()
                 .rev()
@@ -107,11 +116,8 @@ impl Pipeline {
         )
         .await?;
         let records = self.store.stage_results(id).await?;
-        let reviewed = records
-            .iter()
-            .rev()
-            .find(|r| r.result.stage == "code_review" && r.result.passed)
-            .and_then(|r| r.result.sha.clone())
+        let reviewed = latest_review(&records)
+            .and_then(|(_, sha)| sha)
             .ok_or_else(|| {
                 PipelineError::Other(format!("task {id} has no approved code review"))
             })?;

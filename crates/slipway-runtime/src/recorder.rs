@@ -7,7 +7,7 @@
 //! as a prefix of its context ([`Recorder::send`]), the rest as links.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -64,7 +64,7 @@ pub(crate) struct Recorder {
     /// Why the store refused a batch as invalid, once it has: what came
     /// after it may name its bodies, spans and context positions, so no
     /// later step is written either; the run's end still is.
-    refused: Mutex<Option<String>>,
+    refused: OnceLock<String>,
 }
 
 impl Recorder {
@@ -84,7 +84,7 @@ impl Recorder {
             totals: Mutex::new((TokenCounts::default(), Some(0))),
             pending: Mutex::new(Pending::default()),
             flushing: tokio::sync::Mutex::new(()),
-            refused: Mutex::new(None),
+            refused: OnceLock::new(),
         })
     }
 
@@ -127,12 +127,7 @@ impl Recorder {
             let mut pending = self.pending();
             (std::mem::take(&mut pending.batch), pending.bodies.len())
         };
-        let refused = self
-            .refused
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(detail) = refused {
+        if let Some(detail) = self.refused.get() {
             return Err(StoreError::InvalidBatch {
                 detail: format!("an earlier step of this run was refused: {detail}"),
             });
@@ -158,7 +153,8 @@ impl Recorder {
             // what is recorded after it may build on it: the run's steps
             // are recorded no further (its end still is).
             Err(StoreError::InvalidBatch { detail }) => {
-                *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(detail.clone());
+                // Only this branch sets it, and no flush runs once it is set.
+                let _ = self.refused.set(detail.clone());
                 Err(StoreError::InvalidBatch { detail })
             }
             Err(err) => {

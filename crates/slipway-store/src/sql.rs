@@ -72,9 +72,10 @@ pub(crate) const BOARD_CARDS: &str = "SELECT id, title, lane, state, updated_at 
      PARTITION BY lane, state ORDER BY updated_at DESC, id DESC) AS n FROM tasks) AS r \
      WHERE n <= $1 ORDER BY id";
 
-/// How many tasks each lane has in each state.
+/// How many tasks each lane has in each state (`rows::board` orders them
+/// byte by byte, whatever the server's collation).
 pub(crate) const BOARD_COUNTS: &str =
-    "SELECT lane, state, COUNT(*) FROM tasks GROUP BY lane, state ORDER BY lane, state";
+    "SELECT lane, state, COUNT(*) FROM tasks GROUP BY lane, state";
 
 /// Binds an optional task id.
 pub(crate) const EVENTS: &str = concat!(
