@@ -39,15 +39,15 @@ impl PgStore {
     fn after_trace_write(&self) {}
 
     /// Inserts spans from one JSON array of rows (`recording::References`).
-    const INSERT_SPANS_JSON: &'static str = "INSERT INTO spans \
-         (id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, \
-         error, model, provider, tool_name, input_tokens, cache_read_tokens, cache_write_tokens, \
-         output_tokens, reasoning_tokens, cost_micros, attributes) \
-         SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, CAST(r->>7 AS BIGINT), \
+    const INSERT_SPANS_JSON: &'static str = concat!(
+        "INSERT INTO spans (",
+        crate::sql::span_insert_columns!(),
+        ") SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, CAST(r->>7 AS BIGINT), \
          r->>8, r->>9, r->>10, r->>11, r->>12, CAST(r->>13 AS BIGINT), CAST(r->>14 AS BIGINT), \
          CAST(r->>15 AS BIGINT), CAST(r->>16 AS BIGINT), CAST(r->>17 AS BIGINT), \
          CAST(r->>18 AS BIGINT), r->>19 \
-         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r";
+         FROM jsonb_array_elements(CAST($1 AS TEXT)::jsonb) AS r"
+    );
 
     /// Inserts the links of a batch from one JSON array of `[span, direction,
     /// position, content]` rows: one statement text, prepared once, whatever

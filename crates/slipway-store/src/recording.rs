@@ -121,7 +121,7 @@ pub(crate) fn context_rows(
 /// A batch's spans, links, context messages and span contexts as the JSON
 /// arrays the backends' statements read, with how many rows they hold in all.
 pub(crate) struct References {
-    /// One row per span, its columns in the order of `sql::INSERT_SPAN`.
+    /// One row per span, its columns in the order of `sql::span_insert_columns!`.
     pub(crate) spans: String,
     /// `[span, direction, position, content]` rows.
     pub(crate) links: String,
@@ -133,6 +133,17 @@ pub(crate) struct References {
 }
 
 impl References {
+    /// Spans alone, to insert with the statement a batch uses.
+    pub(crate) fn of_spans(spans: &[Span]) -> Self {
+        Self {
+            spans: span_rows(spans),
+            links: "[]".to_owned(),
+            messages: "[]".to_owned(),
+            contexts: "[]".to_owned(),
+            rows: spans.len(),
+        }
+    }
+
     pub(crate) fn of(batch: &TraceBatch, body_ids: &[ContentId]) -> Result<Self, StoreError> {
         let mut links = Vec::with_capacity(batch.links.len());
         for link in &batch.links {

@@ -181,17 +181,16 @@ pub(crate) const TRACES_OF_TASK: &str = concat!(
 
 pub(crate) const TRACE: &str = concat!("SELECT ", trace_columns!(), " FROM traces WHERE id = $1");
 
-/// Binds `id, trace_id, parent_id, name, operation, started_at, ended_at,
-/// duration_us, status, error, model, provider, tool_name`, the five token
-/// counts, `cost_micros, attributes`.
-pub(crate) const INSERT_SPAN: &str = concat!(
-    "INSERT INTO spans (",
-    "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, error, ",
-    "model, provider, tool_name, ",
-    "input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, ",
-    "cost_micros, attributes",
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-);
+/// The columns a span is written with, in the order of
+/// `recording::span_rows`'s values.
+macro_rules! span_insert_columns {
+    () => {
+        "id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, \
+         error, model, provider, tool_name, input_tokens, cache_read_tokens, cache_write_tokens, \
+         output_tokens, reasoning_tokens, cost_micros, attributes"
+    };
+}
+pub(crate) use span_insert_columns;
 
 /// Returns the trace of a span; binds the span id.
 pub(crate) const SPAN_TRACE: &str = "SELECT trace_id FROM spans WHERE id = $1";

@@ -88,11 +88,10 @@ impl SqliteStore {
     /// span context only when both spans are of one run and its context
     /// holds position `messages - 1`. One statement text, prepared once,
     /// whatever the number of rows.
-    const INSERT_REFERENCES_JSON: &'static str = "INSERT INTO spans \
-         (id, trace_id, parent_id, name, operation, started_at, ended_at, duration_us, status, \
-         error, model, provider, tool_name, input_tokens, cache_read_tokens, cache_write_tokens, \
-         output_tokens, reasoning_tokens, cost_micros, attributes) \
-         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
+    const INSERT_REFERENCES_JSON: &'static str = concat!(
+        "INSERT INTO spans (",
+        crate::sql::span_insert_columns!(),
+        ") SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
          json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), \
          json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
          json_extract(value, '$[12]'), json_extract(value, '$[13]'), json_extract(value, '$[14]'), json_extract(value, '$[15]'), \
@@ -115,7 +114,8 @@ impl SqliteStore {
          = (SELECT o.trace_id FROM spans o WHERE o.id = json_extract(value, '$[1]')) \
          AND EXISTS (SELECT 1 FROM context_messages m \
          WHERE m.context_span_id = json_extract(value, '$[1]') \
-         AND m.position = json_extract(value, '$[2]') - 1)";
+         AND m.position = json_extract(value, '$[2]') - 1)"
+    );
 
     /// Inserts a batch's spans, links and contexts; returns the rows inserted.
     async fn insert_references(

@@ -152,7 +152,6 @@ macro_rules! impl_traces {
                 &self,
                 span: &slipway_types::Span,
             ) -> Result<(), $crate::StoreError> {
-                use $crate::recording::{duration_us, storable, storable_opt};
                 let mut conn = self
                     .connection("cannot record the start of the span")
                     .await?;
@@ -162,40 +161,11 @@ macro_rules! impl_traces {
                 {
                     return Err($crate::StoreError::UnknownSpan { id: parent.clone() });
                 }
-                let started_at = $crate::time::truncate(span.started_at);
-                let ended_at = span.ended_at.map($crate::time::truncate);
-                let [input, cache_read, cache_write, output, reasoning] =
-                    $crate::rows::token_columns(&span.tokens);
-                let (name, operation) = (storable(&span.name), storable(&span.operation));
-                let error = storable_opt(span.error.as_deref());
-                let model = storable_opt(span.model.as_deref());
-                let provider = storable_opt(span.provider.as_deref());
-                let tool_name = storable_opt(span.tool_name.as_deref());
-                sqlx::query($crate::sql::INSERT_SPAN)
-                    .bind(span.id.as_str())
-                    .bind(span.trace_id.as_str())
-                    .bind(span.parent_id.as_ref().map(slipway_types::SpanId::as_str))
-                    .bind(name.as_ref())
-                    .bind(operation.as_ref())
-                    .bind($crate::time::to_text(started_at))
-                    .bind(ended_at.map($crate::time::to_text))
-                    .bind(ended_at.map(|end| duration_us(started_at, end)))
-                    .bind(span.status.as_str())
-                    .bind(error.as_deref())
-                    .bind(model.as_deref())
-                    .bind(provider.as_deref())
-                    .bind(tool_name.as_deref())
-                    .bind(input)
-                    .bind(cache_read)
-                    .bind(cache_write)
-                    .bind(output)
-                    .bind(reasoning)
-                    .bind(span.cost_micros)
-                    .bind($crate::recording::attributes_text(&span.attributes))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(self.ctx("cannot record the start of the span"))?;
-                Ok(())
+                // The same statement a batch writes its spans with.
+                let references =
+                    $crate::recording::References::of_spans(std::slice::from_ref(span));
+                let inserted = self.insert_references(&mut conn, &references).await?;
+                $crate::recording::all_rows(inserted, references.rows)
             }
 
             async fn span_finish(
