@@ -9,15 +9,14 @@
 //! Without node, the script's `node_modules` or `/usr/bin/chromium` the test
 //! is skipped, unless `CI` is set: then it fails, since `.ci/run` installs them.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use slipway_store::StoreLocation;
 use slipway_types::{Finding, Severity, StageResult, TaskId};
 
-use super::cli::{command_in, slipway_in};
+use super::cli::slipway_in;
+use super::up::Up;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -53,66 +52,6 @@ fn missing(browser: &Path) -> Vec<String> {
         missing.push(format!("{CHROMIUM} (Debian's `chromium` package)"));
     }
     missing
-}
-
-/// A running `slipway up`, killed when dropped (a failed assertion too).
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `slipway up --listen 127.0.0.1:0 --no-run` in `dir` and reads its
-    /// address and token. Its stdout goes to a file (a closed pipe could stop
-    /// it later); its stderr to the test's, shown when the test fails.
-    fn start(dir: &Path, log: &Path) -> Self {
-        let child = command_in(dir, &["up", "--listen", "127.0.0.1:0", "--no-run"], &[])
-            .stdout(File::create(log).unwrap())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start slipway up");
-        let mut server = Self {
-            child,
-            url: String::new(),
-            token: String::new(),
-        };
-        (server.url, server.token) = server.address(log);
-        server
-    }
-
-    /// Waits for the lines that say where the server listens and its token.
-    fn address(&mut self, log: &Path) -> (String, String) {
-        let deadline = Instant::now() + Duration::from_mins(1);
-        loop {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            let url = text
-                .lines()
-                .find_map(|l| l.strip_prefix("Slipway is up at "));
-            let token = text
-                .lines()
-                .find_map(|l| l.strip_prefix("log in with the token "))
-                .and_then(|rest| rest.split_whitespace().next());
-            if let (Some(url), Some(token)) = (url, token) {
-                return (url.trim().to_owned(), token.to_owned());
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("`slipway up` exited ({status}) before it was up; it printed:\n{text}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`slipway up` did not say where it listens within a minute; it printed:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 /// Records a passed code review of task 1 with one low finding whose title is markup.
@@ -155,14 +94,14 @@ fn the_web_ui_works_in_a_browser_and_runs_no_injected_script() {
     let dir = tmp.path().join("tally");
     slipway_in(tmp.path(), &["demo", "--dir", dir.to_str().unwrap()], &[]).ok();
     add_markup_finding(&dir);
-    let server = Server::start(&dir, &tmp.path().join("up.out"));
+    let server = Up::start(&dir, &["--no-run"]);
 
     let artifacts = root.join("target/browser-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).unwrap();
     let out = Command::new("node")
         .arg(browser.join("ui.mjs"))
-        .env("SLIPWAY_URL", &server.url)
+        .env("SLIPWAY_URL", server.url())
         .env("SLIPWAY_TOKEN", &server.token)
         .env("SLIPWAY_PROJECT", &dir)
         .env("SLIPWAY_ARTIFACTS", &artifacts)

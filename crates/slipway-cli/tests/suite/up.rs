@@ -3,16 +3,19 @@
 //! branches, stale views refused, and the refusals of a risky address.
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use super::cli::{command_in, slipway_in};
 
-/// A running `slipway up`, stopped when dropped.
+/// A running `slipway up`, stopped when dropped (a failed assertion too).
 pub(crate) struct Up {
     child: Child,
+    /// Its standard output: a file, as a closed pipe could stop it later.
+    _log: tempfile::NamedTempFile,
     pub(crate) addr: String,
     pub(crate) token: String,
 }
@@ -25,29 +28,50 @@ impl Drop for Up {
 }
 
 impl Up {
-    /// Starts `slipway up --listen 127.0.0.1:0 ARGS` in `dir` and waits for its address.
+    /// Starts `slipway up --listen 127.0.0.1:0 ARGS` in `dir` and waits (a
+    /// minute at most) for the lines that give its address and token.
     pub(crate) fn start(dir: &Path, args: &[&str]) -> Self {
         let mut all = vec!["up", "--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = command_in(dir, &all, &[])
-            .stdout(Stdio::piped())
+            .stdout(log.reopen().unwrap())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start slipway up");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("a first line").unwrap();
-        let addr = first
-            .strip_prefix("Slipway is up at http://")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .to_owned();
-        let second = lines.next().expect("a second line").unwrap();
-        let token = second
-            .strip_prefix("log in with the token ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected second line: {second}"))
-            .to_owned();
-        Self { child, addr, token }
+        let deadline = Instant::now() + Duration::from_mins(1);
+        loop {
+            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+            let addr = text.lines().find_map(|l| {
+                l.strip_prefix("Slipway is up at http://")
+                    .and_then(|rest| rest.strip_suffix('/'))
+            });
+            let token = text
+                .lines()
+                .find_map(|l| l.strip_prefix("log in with the token "))
+                .and_then(|rest| rest.split_whitespace().next());
+            if let (Some(addr), Some(token)) = (addr, token) {
+                return Self {
+                    addr: addr.to_owned(),
+                    token: token.to_owned(),
+                    child,
+                    _log: log,
+                };
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("`slipway up` exited ({status}) before it was up; it printed:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`slipway up` did not say where it listens within a minute; it printed:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The address to open in a browser.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}/", self.addr)
     }
 
     /// Sends one request with the bearer token; returns the status and body.
@@ -65,6 +89,10 @@ pub(crate) fn http(
     body: Option<&str>,
 ) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
+    // An approval runs the project's tests before it answers.
+    stream
+        .set_read_timeout(Some(Duration::from_mins(3)))
+        .unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(token) = token {
         let _ = write!(request, "Authorization: Bearer {token}\r\n");
@@ -194,14 +222,15 @@ fn up_runs_the_scheduler_and_says_so() {
     let up = Up::start(&dir, &[]);
     // The scheduler finds nothing to do (task 3 waits for a person) and keeps running.
     let mut page = String::new();
-    for _ in 0..50 {
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while Instant::now() < deadline {
         let (status, body) = up.call("GET", "/", None);
         assert_eq!(status, 200, "{body}");
         page = body;
         if page.contains("scheduler: running") {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100));
     }
     assert!(page.contains("scheduler: running"), "{page}");
     // A second scheduler is refused while this one holds the project.
