@@ -6,11 +6,13 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
+use slipway_types::{ContentId, ContentKind};
+
 use crate::error::StoreError;
 use crate::location::{OpenOptions, StoreLocation};
-use crate::migrate;
-use crate::recording::References;
+use crate::recording::{self, References};
 use crate::shared::impl_store;
+use crate::{TraceBatch, migrate};
 
 /// A store in one PostgreSQL database.
 pub(crate) struct PgStore {
@@ -110,6 +112,96 @@ impl PgStore {
         Ok(inserted)
     }
 
+    /// Writes a batch in one transaction: its bodies (their ids read back),
+    /// then its references, counted against the rows given, then its ends.
+    async fn write_rows(&self, batch: &TraceBatch) -> Result<Vec<ContentId>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let body_ids = self.batch_bodies(&mut tx, &batch.bodies).await?;
+        let references = References::of(batch, |body| {
+            recording::body_id(body, &body_ids).map(|id| serde_json::Value::from(id.0))
+        })?;
+        if references.rows > 0 {
+            let inserted = self.insert_references(&mut tx, &references).await?;
+            all_rows(inserted, references.rows)?;
+        }
+        // Ends after the spans: after a failed write, one batch may start a
+        // span and end it.
+        for (id, end) in &batch.ends {
+            self.span_finish_on(&mut tx, id, end).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(self.ctx("cannot commit the trace records"))?;
+        Ok(body_ids)
+    }
+
+    /// Stores bodies once by hash and returns their ids, in order.
+    async fn batch_bodies(
+        &self,
+        conn: &mut PgConnection,
+        bodies: &[(ContentKind, String)],
+    ) -> Result<Vec<ContentId>, StoreError> {
+        // Bodies: inserted once by hash, then their ids read back.
+        let hashes: Vec<String> = bodies
+            .iter()
+            .map(|(kind, body)| recording::content_hash(*kind, body))
+            .collect();
+        let mut ids = std::collections::BTreeMap::new();
+        let mut rows: Vec<(&String, &(ContentKind, String))> = hashes.iter().zip(bodies).collect();
+        // In hash order, so concurrent batches take row locks in one order.
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        for chunk in rows.chunks(recording::BATCH_ROWS) {
+            let mut insert =
+                sqlx::QueryBuilder::<Postgres>::new("INSERT INTO contents (sha256, kind, body) ");
+            insert.push_values(chunk, |mut row, (hash, (kind, body))| {
+                row.push_bind((*hash).clone())
+                    .push_bind(kind.as_str())
+                    .push_bind(recording::storable(body).into_owned());
+            });
+            // New bodies come back at once; only those stored before need a read.
+            insert.push(" ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256");
+            let inserted: Vec<(i64, String)> = insert
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(self.ctx("cannot store the bodies"))?;
+            ids.extend(inserted.into_iter().map(|(id, hash)| (hash, id)));
+            let known: Vec<&String> = chunk
+                .iter()
+                .map(|(hash, _)| *hash)
+                .filter(|hash| !ids.contains_key(*hash))
+                .collect();
+            if known.is_empty() {
+                continue;
+            }
+            let mut select = sqlx::QueryBuilder::<Postgres>::new(
+                "SELECT id, sha256 FROM contents WHERE sha256 IN (",
+            );
+            let mut list = select.separated(", ");
+            for hash in known {
+                list.push_bind(hash.clone());
+            }
+            select.push(")");
+            let found: Vec<(i64, String)> = select
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(self.ctx("cannot look up the bodies"))?;
+            ids.extend(found.into_iter().map(|(id, hash)| (hash, id)));
+        }
+        hashes
+            .iter()
+            .map(|hash| {
+                ids.get(hash).copied().map(ContentId).ok_or_else(|| {
+                    StoreError::corrupt_row(
+                        format!("content {hash}"),
+                        "it was stored but cannot be read back",
+                    )
+                })
+            })
+            .collect()
+    }
+
     fn db_err(&self, context: &str, err: sqlx::Error) -> StoreError {
         map_error(&self.location.describe(), context, err)
     }
@@ -163,3 +255,14 @@ impl PgStore {
 }
 
 impl_store!(PgStore, PgConnection);
+
+/// Refuses a batch when its validating statements inserted fewer rows than
+/// given: a context message that does not follow its context's stored ones,
+/// or a call naming messages its context does not hold.
+fn all_rows(inserted: u64, given: usize) -> Result<(), StoreError> {
+    if usize::try_from(inserted).ok() == Some(given) {
+        Ok(())
+    } else {
+        Err(recording::refused_references())
+    }
+}

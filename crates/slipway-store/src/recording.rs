@@ -67,23 +67,39 @@ pub(crate) fn body_id(body: BodyRef, body_ids: &[ContentId]) -> Result<ContentId
         BodyRef::New(i) => body_ids
             .get(i)
             .copied()
-            .ok_or_else(|| StoreError::InvalidBatch {
-                detail: format!(
-                    "a record names body {i} of the batch, which has {}",
-                    body_ids.len()
-                ),
-            }),
+            .ok_or_else(|| missing_body(i, body_ids.len())),
+    }
+}
+
+/// Returns how a statement that stores a batch's bodies in the same query
+/// finds a body: the id of one stored before, or the hash of the batch's own.
+pub(crate) fn body_id_or_hash(
+    body: BodyRef,
+    hashes: &[String],
+) -> Result<serde_json::Value, StoreError> {
+    match body {
+        BodyRef::Stored(id) => Ok(serde_json::Value::from(id.0)),
+        BodyRef::New(i) => hashes
+            .get(i)
+            .map(|hash| serde_json::Value::from(hash.as_str()))
+            .ok_or_else(|| missing_body(i, hashes.len())),
+    }
+}
+
+fn missing_body(i: usize, bodies: usize) -> StoreError {
+    StoreError::InvalidBatch {
+        detail: format!("a record names body {i} of the batch, which has {bodies}"),
     }
 }
 
 /// Returns a batch's context messages as JSON rows `[context span, position,
-/// content, check]`, after checking that each context's positions are
+/// content, check]` (`content` as `content_of` gives it), after checking that each context's positions are
 /// consecutive within the batch. `check` is 1 on the first row of a context
 /// that does not start at 0: the statement inserts it only when the position
 /// before it is stored, so a context never has a gap.
 pub(crate) fn context_rows(
     messages: &[ContextMessage],
-    body_ids: &[ContentId],
+    content_of: impl Fn(BodyRef) -> Result<serde_json::Value, StoreError>,
 ) -> Result<Vec<serde_json::Value>, StoreError> {
     let mut last: HashMap<&str, i64> = HashMap::new();
     let mut rows = Vec::with_capacity(messages.len());
@@ -107,11 +123,10 @@ pub(crate) fn context_rows(
             None => i64::from(message.position > 0),
         };
         last.insert(context, message.position);
-        let body = body_id(message.body, body_ids)?;
         rows.push(serde_json::json!([
             context,
             message.position,
-            body.0,
+            content_of(message.body)?,
             check
         ]));
     }
@@ -133,26 +148,19 @@ pub(crate) struct References {
 }
 
 impl References {
-    /// Spans alone, to insert with the statement a batch uses.
-    pub(crate) fn of_spans(spans: &[Span]) -> Self {
-        Self {
-            spans: span_rows(spans),
-            links: "[]".to_owned(),
-            messages: "[]".to_owned(),
-            contexts: "[]".to_owned(),
-            rows: spans.len(),
-        }
-    }
-
-    pub(crate) fn of(batch: &TraceBatch, body_ids: &[ContentId]) -> Result<Self, StoreError> {
+    /// A batch's references, each body as `content_of` names it to the
+    /// backend's statements: by id, or by hash when the same query stores it.
+    pub(crate) fn of(
+        batch: &TraceBatch,
+        content_of: impl Fn(BodyRef) -> Result<serde_json::Value, StoreError>,
+    ) -> Result<Self, StoreError> {
         let mut links = Vec::with_capacity(batch.links.len());
         for link in &batch.links {
-            let content = body_id(link.body, body_ids)?;
             links.push(serde_json::json!([
                 link.span.as_str(),
                 link.direction.as_str(),
                 link.position,
-                content.0
+                content_of(link.body)?
             ]));
         }
         let contexts: Vec<serde_json::Value> = batch
@@ -165,7 +173,7 @@ impl References {
         Ok(Self {
             spans: span_rows(&batch.spans),
             links: serde_json::Value::Array(links).to_string(),
-            messages: serde_json::Value::Array(context_rows(&batch.context_messages, body_ids)?)
+            messages: serde_json::Value::Array(context_rows(&batch.context_messages, &content_of)?)
                 .to_string(),
             contexts: serde_json::Value::Array(contexts).to_string(),
             rows: batch.spans.len()
@@ -212,19 +220,14 @@ fn span_rows(spans: &[Span]) -> String {
     serde_json::Value::Array(rows).to_string()
 }
 
-/// Refuses a batch when its validating statements inserted fewer rows than
-/// given: a context message that does not follow its context's stored ones,
-/// or a call naming messages its context does not hold.
-pub(crate) fn all_rows(inserted: u64, given: usize) -> Result<(), StoreError> {
-    if usize::try_from(inserted).ok() == Some(given) {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidBatch {
-            detail: "a context's messages must start at position 0 or follow the ones stored \
-                     before, and a model call may send only messages its context, of its own \
-                     run, holds"
-                .to_owned(),
-        })
+/// The refusal of a context message that does not follow its context's
+/// stored ones, or of a call naming messages its context does not hold.
+pub(crate) fn refused_references() -> StoreError {
+    StoreError::InvalidBatch {
+        detail: "a context's messages must start at position 0 or follow the ones stored \
+                 before, and a model call may send only messages its context, of its own \
+                 run, holds"
+            .to_owned(),
     }
 }
 
@@ -264,7 +267,7 @@ mod tests {
                 }
                 last.insert(*context, *position);
             }
-            match context_rows(&messages, &[]) {
+            match context_rows(&messages, |body| body_id(body, &[]).map(|id| serde_json::Value::from(id.0))) {
                 Ok(json) => {
                     prop_assert!(valid, "{rows:?} accepted");
                     let got: Vec<i64> = json.iter().map(|r| r[3].as_i64().unwrap_or(-1)).collect();

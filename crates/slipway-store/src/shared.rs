@@ -7,7 +7,9 @@
 //! repeat them on every function. `impl_store!(Store, Connection)` needs the
 //! store type to have `pool` and `location` fields, `begin_write()` (a
 //! transaction; SQLite's takes the write lock at once) and
-//! `db_err(context, error)` (the backend's own error classification), and
+//! `db_err(context, error)` (the backend's own error classification),
+//! `write_rows(batch)` (a trace batch written whole, returning its bodies'
+//! ids) and `after_trace_write()`, and
 //! `Connection` to be the backend's sqlx connection type. The methods on
 //! traces live in [`traces`], those on stage results, seams and releases in
 //! [`pipeline`], stamped by the same call.

@@ -14,4 +14,5 @@ mod suite {
     mod pipeline;
     mod races;
     mod traces;
+    mod writes;
 }

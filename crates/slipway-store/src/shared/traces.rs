@@ -161,11 +161,13 @@ macro_rules! impl_traces {
                 {
                     return Err($crate::StoreError::UnknownSpan { id: parent.clone() });
                 }
-                // The same statement a batch writes its spans with.
-                let references =
-                    $crate::recording::References::of_spans(std::slice::from_ref(span));
-                let inserted = self.insert_references(&mut conn, &references).await?;
-                $crate::recording::all_rows(inserted, references.rows)
+                drop(conn);
+                // The same statements a batch writes its spans with.
+                let batch = $crate::TraceBatch {
+                    spans: vec![span.clone()],
+                    ..$crate::TraceBatch::default()
+                };
+                self.write_rows(&batch).await.map(drop)
             }
 
             async fn span_finish(
@@ -228,96 +230,9 @@ macro_rules! impl_traces {
                 if batch.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut tx = self.begin_write().await?;
-                let body_ids = self.batch_bodies(&mut tx, &batch.bodies).await?;
-                let references = $crate::recording::References::of(batch, &body_ids)?;
-                if references.rows > 0 {
-                    let inserted = self.insert_references(&mut tx, &references).await?;
-                    $crate::recording::all_rows(inserted, references.rows)?;
-                }
-                // Ends after the spans: after a failed write, one batch may
-                // start a span and end it.
-                for (id, end) in &batch.ends {
-                    self.span_finish_on(&mut tx, id, end).await?;
-                }
-                tx.commit()
-                    .await
-                    .map_err(self.ctx("cannot commit the trace records"))?;
+                let body_ids = self.write_rows(batch).await?;
                 self.after_trace_write();
                 Ok(body_ids)
-            }
-
-            /// Stores bodies once by hash and returns their ids, in order.
-            async fn batch_bodies(
-                &self,
-                conn: &mut $connection,
-                bodies: &[(slipway_types::ContentKind, String)],
-            ) -> Result<Vec<slipway_types::ContentId>, $crate::StoreError> {
-                type Db = <$connection as sqlx::Connection>::Database;
-                const ROWS: usize = $crate::recording::BATCH_ROWS;
-                // Bodies: inserted once by hash, then their ids read back.
-                let hashes: Vec<String> = bodies
-                    .iter()
-                    .map(|(kind, body)| $crate::recording::content_hash(*kind, body))
-                    .collect();
-                let mut ids = std::collections::BTreeMap::new();
-                let mut rows: Vec<(&String, &(slipway_types::ContentKind, String))> =
-                    hashes.iter().zip(bodies).collect();
-                // In hash order, so concurrent batches take row locks in one order.
-                rows.sort_by(|a, b| a.0.cmp(b.0));
-                for chunk in rows.chunks(ROWS) {
-                    let mut insert =
-                        sqlx::QueryBuilder::<Db>::new("INSERT INTO contents (sha256, kind, body) ");
-                    insert.push_values(chunk, |mut row, (hash, (kind, body))| {
-                        row.push_bind((*hash).clone())
-                            .push_bind(kind.as_str())
-                            .push_bind($crate::recording::storable(body).into_owned());
-                    });
-                    // New bodies come back at once; only those stored before need a read.
-                    insert.push(" ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256");
-                    let inserted: Vec<(i64, String)> = insert
-                        .build_query_as()
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot store the bodies"))?;
-                    ids.extend(inserted.into_iter().map(|(id, hash)| (hash, id)));
-                    let known: Vec<&String> = chunk
-                        .iter()
-                        .map(|(hash, _)| *hash)
-                        .filter(|hash| !ids.contains_key(*hash))
-                        .collect();
-                    if known.is_empty() {
-                        continue;
-                    }
-                    let mut select = sqlx::QueryBuilder::<Db>::new(
-                        "SELECT id, sha256 FROM contents WHERE sha256 IN (",
-                    );
-                    let mut list = select.separated(", ");
-                    for hash in known {
-                        list.push_bind(hash.clone());
-                    }
-                    select.push(")");
-                    let found: Vec<(i64, String)> = select
-                        .build_query_as()
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(self.ctx("cannot look up the bodies"))?;
-                    ids.extend(found.into_iter().map(|(id, hash)| (hash, id)));
-                }
-                hashes
-                    .iter()
-                    .map(|hash| {
-                        ids.get(hash)
-                            .copied()
-                            .map(slipway_types::ContentId)
-                            .ok_or_else(|| {
-                                $crate::StoreError::corrupt_row(
-                                    format!("content {hash}"),
-                                    "it was stored but cannot be read back",
-                                )
-                            })
-                    })
-                    .collect()
             }
 
             async fn content_put(

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use slipway_store::{OpenOptions, StoreError, StoreLocation, TaskFilter};
+use slipway_store::{OpenOptions, StoreError, StoreLocation, TaskFilter, TraceBatch};
 use slipway_test_support::{PgTestDb, SqliteTestDb};
+use slipway_types::ContentKind;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
@@ -170,6 +171,17 @@ async fn a_locked_sqlite_database_is_locked_not_hung() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    // So is a trace write, which opens its transaction in its own query.
+    let started = Instant::now();
+    let err = store
+        .write_batch(&TraceBatch {
+            bodies: vec![(ContentKind::Message, "during".into())],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
     // Reads still work in WAL mode.
     assert_eq!(store.task(task.id).await.unwrap(), task);
 
@@ -177,6 +189,15 @@ async fn a_locked_sqlite_database_is_locked_not_hung() {
     holder.close().await.unwrap();
     create(&*store, "after", "api").await;
     assert_eq!(store.tasks(&TaskFilter::default()).await.unwrap().len(), 2);
+    // The trace write's connection was kept (no transaction left open) and writes again.
+    let ids = store
+        .write_batch(&TraceBatch {
+            bodies: vec![(ContentKind::Message, "after".into())],
+            ..TraceBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
     assert!(db.open_with(&short_wait()).await.is_ok());
 }
 
