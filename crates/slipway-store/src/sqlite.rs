@@ -154,7 +154,8 @@ const FIRST_BODY_PARAMETER: usize = 6;
 /// Returns the text of a trace write of `bodies` bodies, committed at its end
 /// or left open, and how many statements it holds. The bodies are bound as
 /// parameters (a body in JSON costs more to read than it saves); one text per
-/// number of bodies, each prepared once.
+/// number of bodies, kept in the connection's statement cache up to
+/// `recording::BATCH_ROWS` bodies.
 fn write_sql(bodies: usize, commit: bool) -> (String, WriteShape) {
     let mut sql = String::from("BEGIN IMMEDIATE; ");
     let mut statements = 1;
@@ -246,9 +247,9 @@ impl SqliteStore {
                 .bind(kind.as_str())
                 .bind(recording::storable(body));
         }
-        let mut slot = tokio::time::timeout(self.errors.busy_timeout, self.tracer.lock())
-            .await
-            .map_err(|_| self.errors.locked())?;
+        // Trace writers of this process wait for each other here, each write
+        // bounded by SQLite's busy timeout; only SQLite reports `Locked`.
+        let mut slot = self.tracer.lock().await;
         let mut conn = match slot.take() {
             Some(conn) => conn,
             None => SqliteConnection::connect_with(&self.connect)
@@ -610,5 +611,50 @@ mod tests {
         let ids = store.write_rows(&batch("after")).await.unwrap();
         assert_eq!(ids.len(), 1);
         assert!(kept(&store).await);
+        // Its rows stopped short of the COMMIT (the connection's thread
+        // waits once it has 50 results nobody read), so nothing was kept.
+        let cut: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contents WHERE body LIKE 'cut %'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(cut, 0);
+    }
+
+    /// Each statement of a write's text is named by what it does.
+    #[test]
+    fn a_failed_statement_is_named_by_its_place() {
+        for (bodies, commit) in [
+            (0, true),
+            (1, false),
+            (200, true),
+            (201, true),
+            (401, false),
+        ] {
+            let (sql, shape) = super::write_sql(bodies, commit);
+            let inserts = bodies.div_ceil(crate::recording::BATCH_ROWS);
+            assert_eq!(sql.matches("INSERT INTO contents").count(), inserts);
+            assert_eq!(
+                shape.statements,
+                1 + inserts + super::REFERENCE_STATEMENTS + usize::from(commit)
+            );
+            assert_eq!(sql.matches("; ").count() + 1, shape.statements, "{sql}");
+            assert_eq!(shape.failed_at(0), "cannot start a transaction");
+            for done in 1..=inserts {
+                assert_eq!(shape.failed_at(done), "cannot store the bodies");
+            }
+            let last = shape.statements - 1;
+            for done in inserts + 1..last {
+                assert_eq!(
+                    shape.failed_at(done),
+                    "cannot record the spans and what they sent"
+                );
+            }
+            let at_last = if commit {
+                "cannot commit the trace records"
+            } else {
+                "cannot record the spans and what they sent"
+            };
+            assert_eq!(shape.failed_at(last), at_last);
+        }
     }
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     batch_bodies_come_back_in_their_order,
     a_cancelled_write_is_kept_whole_or_not_at_all,
     a_failed_end_undoes_the_batch_it_ends,
+    writes_at_once_each_get_their_own_ids,
 );
 
 /// Output links of `span` to each of the batch's bodies, in order.
@@ -205,6 +206,46 @@ async fn a_failed_end_undoes_the_batch_it_ends(db: &TestDb) {
     assert_eq!(spans[0].status, SpanStatus::Ok);
     assert!(spans[0].ended_at.is_some());
     assert_eq!(output_bodies(&*store, 2).await, ["not kept"]);
+}
+
+/// Sixteen writes at once on one store, each with bodies of its own and one
+/// they share: all are written, each gets the ids of its own bodies.
+async fn writes_at_once_each_get_their_own_ids(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .start_trace(&new_trace(1, "coder", "anthropic:claude-sonnet-4-5", 0))
+        .await
+        .unwrap();
+    let batches: Vec<TraceBatch> = (0..16u8)
+        .map(|n| TraceBatch {
+            bodies: vec![
+                (ContentKind::Message, format!("own {n}")),
+                (ContentKind::System, "shared".to_owned()),
+            ],
+            spans: vec![new_span(1, 30 + n, None, "chat", "claude-sonnet-4-5", 1)],
+            links: links_to_all(30 + n, 2),
+            ..TraceBatch::default()
+        })
+        .collect();
+    let written =
+        futures_util::future::join_all(batches.iter().map(|batch| store.write_batch(batch))).await;
+    let shared = store
+        .put_content(ContentKind::System, "shared")
+        .await
+        .unwrap();
+    for (n, ids) in written.into_iter().enumerate() {
+        let ids = ids.unwrap();
+        let own = store
+            .put_content(ContentKind::Message, &format!("own {n}"))
+            .await
+            .unwrap();
+        assert_eq!(ids, [own, shared], "write {n}");
+        let n = u8::try_from(n).unwrap();
+        assert_eq!(
+            output_bodies(&*store, 30 + n).await,
+            [format!("own {n}"), "shared".to_owned()]
+        );
+    }
 }
 
 fn short_wait() -> slipway_store::OpenOptions {
