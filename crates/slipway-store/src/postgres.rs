@@ -141,11 +141,7 @@ impl PgStore {
         conn: &mut PgConnection,
         bodies: &[(ContentKind, String)],
     ) -> Result<Vec<ContentId>, StoreError> {
-        // Bodies: inserted once by hash, then their ids read back.
-        let hashes: Vec<String> = bodies
-            .iter()
-            .map(|(kind, body)| recording::content_hash(*kind, body))
-            .collect();
+        let hashes = recording::body_hashes(bodies);
         let mut ids = std::collections::BTreeMap::new();
         let mut rows: Vec<(&String, &(ContentKind, String))> = hashes.iter().zip(bodies).collect();
         // In hash order, so concurrent batches take row locks in one order.

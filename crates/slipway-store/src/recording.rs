@@ -60,6 +60,14 @@ pub(crate) fn attributes_text(attributes: &BTreeMap<String, serde_json::Value>) 
     serde_json::Value::Object(object).to_string()
 }
 
+/// Returns the hashes of a batch's bodies, in order.
+pub(crate) fn body_hashes(bodies: &[(ContentKind, String)]) -> Vec<String> {
+    bodies
+        .iter()
+        .map(|(kind, body)| content_hash(*kind, body))
+        .collect()
+}
+
 /// Returns the id of a body a batch names: stored before, or the batch's own.
 pub(crate) fn body_id(body: BodyRef, body_ids: &[ContentId]) -> Result<ContentId, StoreError> {
     match body {
@@ -93,8 +101,8 @@ fn missing_body(i: usize, bodies: usize) -> StoreError {
 }
 
 /// Returns a batch's context messages as JSON rows `[context span, position,
-/// content, check]` (`content` as `content_of` gives it), after checking that each context's positions are
-/// consecutive within the batch. `check` is 1 on the first row of a context
+/// content, check]` (`content` as `content_of` names the body), after
+/// checking that each context's positions are consecutive within the batch. `check` is 1 on the first row of a context
 /// that does not start at 0: the statement inserts it only when the position
 /// before it is stored, so a context never has a gap.
 pub(crate) fn context_rows(

@@ -10,15 +10,7 @@ use slipway_types::ContentKind;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
-use crate::suite::support::{Rng, TestDb, create, new_task, t0};
-
-fn short_wait() -> OpenOptions {
-    OpenOptions {
-        busy_timeout: Duration::from_millis(300),
-        connect_timeout: Duration::from_secs(2),
-        ..OpenOptions::default()
-    }
-}
+use crate::suite::support::{Rng, TestDb, create, new_task, short_wait, t0};
 
 #[tokio::test]
 async fn a_file_that_is_not_sqlite_is_corrupt_and_untouched() {
@@ -189,7 +181,7 @@ async fn a_locked_sqlite_database_is_locked_not_hung() {
     holder.close().await.unwrap();
     create(&*store, "after", "api").await;
     assert_eq!(store.tasks(&TaskFilter::default()).await.unwrap().len(), 2);
-    // The trace write's connection was kept (no transaction left open) and writes again.
+    // No transaction was left open: the next trace write goes through.
     let ids = store
         .write_batch(&TraceBatch {
             bodies: vec![(ContentKind::Message, "after".into())],

@@ -82,9 +82,11 @@ async fn count(db: &TestDb, table: &str) -> String {
 
 async fn calls_read_back_the_prefix_they_sent(db: &TestDb) {
     let store = db.open().await;
-    run_with_chats(&*store, &[2, 3, 4, 5]).await;
-    // Step 1: call 2 opens a context with the system prompt and the task, and answers.
+    run_with_chats(&*store, &[3, 4, 5]).await;
+    // Step 1: call 2 opens a context with the system prompt and the task, and
+    // answers; its span comes in the same batch, as the recorder sends it.
     let first = TraceBatch {
+        spans: vec![new_span(1, 2, Some(1), "chat", "claude-sonnet-4-5", 2)],
         bodies: vec![
             (ContentKind::System, "You are the coder.".into()),
             (ContentKind::Message, "Fix the parser".into()),

@@ -176,6 +176,15 @@ macro_rules! on_both_backends {
 
 pub(crate) use on_both_backends;
 
+/// Options that give up on a locked SQLite file, or an unreachable server, soon.
+pub(crate) fn short_wait() -> OpenOptions {
+    OpenOptions {
+        busy_timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_secs(2),
+        ..OpenOptions::default()
+    }
+}
+
 /// A fixed instant with nanoseconds, so tests see the store's microsecond truncation.
 pub(crate) fn t0() -> Timestamp {
     "2026-11-24T13:11:46.123456789Z".parse().unwrap()
