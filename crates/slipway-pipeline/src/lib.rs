@@ -29,7 +29,7 @@ pub use error::PipelineError;
 pub use findings::{FindingsError, findings_schema_hint, parse_findings};
 pub use gates::{TestVerdict, judge_tests, ownership_findings};
 pub use pipeline::{Parts, Pipeline, holder_is_gone, holder_name, hostname};
-pub use promotion::{Approval, PROMOTION_LEASE, Released, ReviewedChange};
+pub use promotion::{Approval, Gate, PROMOTION_LEASE, Released, ReviewedChange};
 pub use prompts::{plan_seams, stage_key};
 pub use proposal::{MAX_PROPOSED, PROPOSAL_HINT, ProposalError, ProposedTask, parse_proposal};
 pub use scheduler::{RunSettings, RunSummary, SCHEDULER_LEASE, pick};

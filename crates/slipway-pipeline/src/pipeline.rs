@@ -14,7 +14,7 @@ use slipway_sandbox::{Limits, Sandbox, Spec, SpecBuilder, User};
 use slipway_store::{StateChange, Store};
 use slipway_types::{StageRecord, StageResult, Task, TaskId, TaskState};
 
-use crate::{Agents, PipelineError, Progress};
+use crate::{Agents, Gate, PipelineError, Progress};
 
 /// Everything the pipeline works with.
 pub struct Parts {
@@ -221,22 +221,9 @@ impl Pipeline {
         Ok(self.store.finish_stage(result, None).await?)
     }
 
-    /// Returns the task, or an error saying it is not in `state`.
-    pub(crate) async fn task_in(
-        &self,
-        id: TaskId,
-        states: &[TaskState],
-        what: &str,
-    ) -> Result<Task, PipelineError> {
-        let task = self.store.task(id).await?;
-        if states.contains(&task.state) {
-            Ok(task)
-        } else {
-            Err(PipelineError::WrongState {
-                id,
-                state: task.state,
-                what: what.to_owned(),
-            })
-        }
+    /// Returns the task if a person's `gate` may act on it, or
+    /// [`PipelineError::WrongState`].
+    pub(crate) async fn task_for(&self, id: TaskId, gate: Gate) -> Result<Task, PipelineError> {
+        gate.task(&*self.store, id).await
     }
 }

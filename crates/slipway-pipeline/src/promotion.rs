@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use slipway_git::{Merge, Sha};
-use slipway_store::LeaseGrant;
-use slipway_types::{NewRelease, Release, ReleaseKind, Severity, StageResult, TaskId, TaskState};
+use slipway_store::{LeaseGrant, Store};
+use slipway_types::{
+    NewRelease, Release, ReleaseKind, Severity, StageResult, Task, TaskId, TaskState,
+};
 
 use crate::gates::{TestVerdict, judge_tests};
 use crate::pipeline::{fault, holder_is_gone, holder_name, identity};
@@ -17,6 +19,51 @@ use crate::stages::finding;
 use crate::testing::{ASSIGNMENT_BYTES, counts_words};
 use crate::workspace::short;
 use crate::{Pipeline, PipelineError, trim_failure};
+
+/// A gate a person works on one task, and the states the task must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Approve,
+    Reject,
+    Retry,
+}
+
+impl Gate {
+    /// The states the gate acts on.
+    fn states(self) -> &'static [TaskState] {
+        match self {
+            Self::Approve | Self::Reject => &[TaskState::Ready],
+            Self::Retry => &[TaskState::NeedsHuman, TaskState::Failed],
+        }
+    }
+
+    fn refusal(self) -> &'static str {
+        match self {
+            Self::Approve => "only a `ready` task can be approved",
+            Self::Reject => "only a `ready` task can be rejected",
+            Self::Retry => "only a `needs_human` or `failed` task can be retried",
+        }
+    }
+
+    /// Returns task `id` if the gate may act on it, or
+    /// [`PipelineError::WrongState`]: what the gate's action and its
+    /// confirmation page both check.
+    ///
+    /// # Errors
+    /// [`PipelineError::WrongState`], or the store's error.
+    pub async fn task(self, store: &dyn Store, id: TaskId) -> Result<Task, PipelineError> {
+        let task = store.task(id).await?;
+        if self.states().contains(&task.state) {
+            Ok(task)
+        } else {
+            Err(PipelineError::WrongState {
+                id,
+                state: task.state,
+                what: self.refusal().to_owned(),
+            })
+        }
+    }
+}
 
 /// The store lease that approve, reject, release and rollback hold.
 pub const PROMOTION_LEASE: &str = "promotion";
@@ -109,12 +156,7 @@ impl Pipeline {
         seen: Option<&str>,
     ) -> Result<Approval, PipelineError> {
         self.refuse_checked_out("staging")?;
-        self.task_in(
-            id,
-            &[TaskState::Ready],
-            "only a `ready` task can be approved",
-        )
-        .await?;
+        self.task_for(id, Gate::Approve).await?;
         let records = self.store.stage_results(id).await?;
         let reviewed = latest_review(&records)
             .and_then(|(_, sha)| sha)
@@ -244,12 +286,7 @@ impl Pipeline {
                 "say why with --why \"...\": the coder gets it as a finding".into(),
             ));
         }
-        self.task_in(
-            id,
-            &[TaskState::Ready],
-            "only a `ready` task can be rejected",
-        )
-        .await?;
+        self.task_for(id, Gate::Reject).await?;
         let mut result =
             StageResult::new(id, "reject", false, format!("rejected by {}", self.actor));
         result.findings = vec![finding(
@@ -485,13 +522,7 @@ impl Pipeline {
         id: TaskId,
         from: Option<TaskState>,
     ) -> Result<TaskState, PipelineError> {
-        let task = self
-            .task_in(
-                id,
-                &[TaskState::NeedsHuman, TaskState::Failed],
-                "only a `needs_human` or `failed` task can be retried",
-            )
-            .await?;
+        let task = self.task_for(id, Gate::Retry).await?;
         let stopped_in = self
             .store
             .events(Some(id))
@@ -633,5 +664,49 @@ fn changed_since_seen(what: &str, now: &Sha, seen: Option<&str>) -> Result<(), P
                 .collect::<String>()
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use slipway_types::{StageRecord, StageResult, TaskId};
+
+    use super::latest_review;
+
+    fn record(stage: &str, passed: bool, sha: Option<&str>) -> StageRecord {
+        let mut result = StageResult::new(TaskId(1), stage, passed, "");
+        result.sha = sha.map(str::to_owned);
+        StageRecord {
+            id: 0,
+            at: Timestamp::UNIX_EPOCH,
+            result,
+        }
+    }
+
+    /// The reviewed commit is that of the latest passed code review, never
+    /// an earlier one: a latest pass without a commit gives none, so the
+    /// task page offers nothing approving would refuse.
+    #[test]
+    fn the_latest_passed_code_review_decides() {
+        let earlier = record("code_review", true, Some("aaa"));
+        let failed = record("code_review", false, Some("bbb"));
+        let testing = record("testing", true, Some("ccc"));
+        assert_eq!(latest_review(&[]), None);
+        assert_eq!(latest_review(std::slice::from_ref(&failed)), None);
+        assert_eq!(
+            latest_review(&[earlier.clone(), failed.clone(), testing.clone()]),
+            Some((0, Some("aaa")))
+        );
+        let later = record("code_review", true, Some("ddd"));
+        assert_eq!(
+            latest_review(&[earlier.clone(), later, failed]),
+            Some((1, Some("ddd")))
+        );
+        let without_commit = record("code_review", true, None);
+        assert_eq!(
+            latest_review(&[earlier, without_commit, testing]),
+            Some((1, None))
+        );
     }
 }

@@ -333,12 +333,12 @@ impl Bench<'_> {
             .into());
         }
         if let Some(last) = chats.last() {
-            let linked = self.store.span_contents(&last.id).await?.len();
+            let bodies = self.store.span_contents(&last.id).await?.len();
             // The system prompt, the task, each turn's call and result, and the reply.
             let expected = if capture { 2 + 2 * STEPS + 1 } else { 0 };
-            if linked != expected {
+            if bodies != expected {
                 return Err(format!(
-                    "the last model call sent and received {linked} bodies, not {expected}"
+                    "the last model call sent and received {bodies} bodies, not {expected}"
                 )
                 .into());
             }

@@ -518,7 +518,7 @@ impl<'a> Run<'a> {
             let context = conversation.context.get_or_insert_with(|| span.clone());
             let new = inputs.get(conversation.in_context..).unwrap_or_default();
             self.recorder
-                .send(&span, context, conversation.in_context, new, inputs.len());
+                .send(&span, context, conversation.in_context, new);
             conversation.in_context = inputs.len();
         }
 

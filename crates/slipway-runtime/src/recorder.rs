@@ -265,17 +265,11 @@ impl Recorder {
             .insert((span.clone(), direction), position);
     }
 
-    /// Records what a model call sent: the first `sent` messages of the
-    /// context `context` opened, of which those from position `from` on
-    /// (`new`) were not in it before. One lock, so a flush takes both or neither.
-    pub(crate) fn send(
-        &self,
-        span: &SpanId,
-        context: &SpanId,
-        from: usize,
-        new: &[BodyKey],
-        sent: usize,
-    ) {
+    /// Records what a model call sent: the messages of the context `context`
+    /// opened up to position `from`, then `new`, which were not in it before.
+    /// One lock, so a flush takes both or neither. Every key comes from
+    /// [`Self::content`], so each names a body.
+    pub(crate) fn send(&self, span: &SpanId, context: &SpanId, from: usize, new: &[BodyKey]) {
         let mut pending = self.pending();
         for (position, key) in (from..).zip(new) {
             let Some(body) = pending.bodies.get(key.0).copied() else {
@@ -290,7 +284,7 @@ impl Recorder {
         pending.batch.span_contexts.push(SpanContext {
             span: span.clone(),
             context: context.clone(),
-            messages: i64::try_from(sent).unwrap_or(i64::MAX),
+            messages: i64::try_from(from + new.len()).unwrap_or(i64::MAX),
         });
     }
 

@@ -257,8 +257,7 @@ pub(crate) async fn require(
     if crate::headers::writes(request.method())
         && let Some(expected) = caller.csrf.clone()
     {
-        let path = request.uri().path().to_owned();
-        let refuse = |error: ApiError| crate::error::refuse(&path, error);
+        let refuse = |error: ApiError| crate::error::refuse(api, error);
         match csrf_of(request, &expected).await {
             Ok((checked, true)) => request = checked,
             Ok((_, false)) => {

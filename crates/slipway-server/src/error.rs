@@ -144,9 +144,9 @@ pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
 
-/// Answers a refusal of a request for `path`: JSON under `/api/`, a page elsewhere.
-pub(crate) fn refuse(path: &str, error: ApiError) -> Response {
-    if is_api(path) {
+/// Answers a refusal: JSON to a request under `/api/` (`api`), a page elsewhere.
+pub(crate) fn refuse(api: bool, error: ApiError) -> Response {
+    if api {
         error.into_response()
     } else {
         crate::pages::error_page(&error)
@@ -156,7 +156,7 @@ pub(crate) fn refuse(path: &str, error: ApiError) -> Response {
 /// Answers a path nothing serves.
 pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
     refuse(
-        uri.path(),
+        is_api(uri.path()),
         ApiError::not_found(format!("nothing here: {}", uri.path())),
     )
 }

@@ -62,7 +62,7 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         None
     };
     match refused {
-        Some(error) => crate::error::refuse(request.uri().path(), error),
+        Some(error) => crate::error::refuse(crate::error::is_api(request.uri().path()), error),
         None => next.run(request).await,
     }
 }

@@ -71,8 +71,8 @@ pub(crate) fn initialized(files: &[(&str, &str)]) -> TempRepo {
 }
 
 /// Rewrites the generated `slipway.toml`: each `(from, to)` replacement, and
-/// the `[gates] tests` line set to `tests`.
-pub(crate) fn set_config(repo: &TempRepo, tests: &str, replace: &[(&str, &str)]) {
+/// the `[gates] tests` line set to `tests` when given.
+pub(crate) fn set_config(repo: &TempRepo, tests: Option<&str>, replace: &[(&str, &str)]) {
     let path = repo.join("slipway.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
     for (from, to) in replace {
@@ -81,12 +81,9 @@ pub(crate) fn set_config(repo: &TempRepo, tests: &str, replace: &[(&str, &str)])
     }
     let text: Vec<String> = text
         .lines()
-        .map(|l| {
-            if l.starts_with("tests = ") {
-                format!("tests = \"{tests}\"")
-            } else {
-                l.to_owned()
-            }
+        .map(|l| match tests {
+            Some(tests) if l.starts_with("tests = ") => format!("tests = \"{tests}\""),
+            _ => l.to_owned(),
         })
         .collect();
     std::fs::write(path, text.join("\n") + "\n").unwrap();

@@ -45,7 +45,7 @@ fn project(backend: &Backend) -> TempRepo {
     set_lanes(&repo, LANES);
     set_config(
         &repo,
-        "sh test.sh",
+        Some("sh test.sh"),
         &[
             ("paths = []", "paths = [\"schema.sql\"]"),
             ("# review_passes = 3", "review_passes = 2"),
@@ -669,12 +669,14 @@ fn a_workspace_gets_its_setup_and_copies_and_a_failed_setup_is_reported() {
     // Staging has the ignore rules too (as if approved before).
     repo.git(&["branch", "-f", "staging", "main"]);
     repo.write(".env.test", "TOKEN=local-only\n");
-    let path = repo.join("slipway.toml");
-    let config = fs::read_to_string(&path).unwrap().replace(
-        "# [workspace]",
-        "[workspace]\nsetup = \"id -un > .setup-done\"\ncopy = [\".env.test\"]\n#",
+    set_config(
+        &repo,
+        None,
+        &[(
+            "# [workspace]",
+            "[workspace]\nsetup = \"id -un > .setup-done\"\ncopy = [\".env.test\"]\n#",
+        )],
     );
-    fs::write(&path, config).unwrap();
     let fake = FakeModel::start([]);
     let env = Env::new(&fake, &backend);
     add_task(&env, &repo, "Use the setup", "a");
@@ -705,10 +707,11 @@ fn a_workspace_gets_its_setup_and_copies_and_a_failed_setup_is_reported() {
     );
 
     // A setup that fails leaves the task queued, with the reason.
-    let config = fs::read_to_string(&path)
-        .unwrap()
-        .replace("id -un > .setup-done", "echo no network >&2; exit 3");
-    fs::write(&path, config).unwrap();
+    set_config(
+        &repo,
+        None,
+        &[("id -un > .setup-done", "echo no network >&2; exit 3")],
+    );
     add_task(&env, &repo, "Cannot start", "b");
     let failed = run(&env, &repo, "1").fails(1);
     assert!(

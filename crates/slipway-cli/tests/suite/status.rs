@@ -37,7 +37,7 @@ fn lanes(backend: &Backend) -> TempRepo {
     );
     set_config(
         &repo,
-        "sh test.sh",
+        Some("sh test.sh"),
         &[("# review_passes = 3", "review_passes = 1")],
     );
     repo.git(&["add", "-A"]);

@@ -31,7 +31,7 @@ fn project(verbose: bool) -> TempRepo {
     };
     set_config(
         &repo,
-        command,
+        Some(command),
         &[
             ("# tests_first = false", "tests_first = true"),
             ("# debug_tries = 3", "debug_tries = 2"),
@@ -177,7 +177,7 @@ fn tests_not_listed_by_name_stop_for_a_person() {
 
     // The person makes the command list tests; the base's record without
     // names is not trusted, so the base runs again and the gate passes.
-    set_config(&repo, "python3 -m unittest discover -v", &[]);
+    set_config(&repo, Some("python3 -m unittest discover -v"), &[]);
     // Retried from the web API, as the Retry button does.
     {
         let up = super::up::Up::start(repo.path(), &["--no-run"]);

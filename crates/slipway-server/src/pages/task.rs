@@ -9,7 +9,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
-use slipway_pipeline::ReviewedChange;
+use slipway_pipeline::{Gate, ReviewedChange};
 use slipway_types::{Severity, StageRecord, TaskId, TaskState};
 
 use crate::AppState;
@@ -74,24 +74,6 @@ async fn reviewed_or_logged(
 
 fn latest<'a>(stages: &'a [StageRecord], stage: &str) -> Option<&'a StageRecord> {
     stages.iter().rev().find(|s| s.result.stage == stage)
-}
-
-/// Reads task `id` for a gate's confirmation page: 409 unless it is in one
-/// of `states` (`what` says which, and what the gate does).
-async fn task_for_gate(
-    state: &AppState,
-    id: TaskId,
-    states: &[TaskState],
-    what: &str,
-) -> Result<slipway_types::Task, ApiError> {
-    let task = state.store.task(id).await?;
-    if !states.contains(&task.state) {
-        return Err(ApiError::conflict(format!(
-            "task {id} is `{}`: only {what}",
-            task.state
-        )));
-    }
-    Ok(task)
 }
 
 pub(crate) async fn page(
@@ -320,13 +302,7 @@ pub(crate) async fn confirm_approve(
 ) -> PageResult {
     let id = task_id(&id)?;
     let seen = query(q)?.sha;
-    let task = task_for_gate(
-        &state,
-        id,
-        &[TaskState::Ready],
-        "a `ready` task can be approved",
-    )
-    .await?;
+    let task = Gate::Approve.task(&*state.store, id).await?;
     let records = state.store.stage_results(id).await?;
     let change = reviewed(&state, &records)
         .await?
@@ -378,13 +354,7 @@ pub(crate) async fn confirm_reject(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = task_id(&id)?;
-    let task = task_for_gate(
-        &state,
-        id,
-        &[TaskState::Ready],
-        "a `ready` task can be rejected",
-    )
-    .await?;
+    let task = Gate::Reject.task(&*state.store, id).await?;
     let body = html! {
         h1 { "Reject task #" (id.0) "?" }
         p { (shown(&task.title)) " " (badge(task.state)) }
@@ -421,13 +391,7 @@ pub(crate) async fn confirm_retry(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = task_id(&id)?;
-    let task = task_for_gate(
-        &state,
-        id,
-        &[TaskState::NeedsHuman, TaskState::Failed],
-        "a `needs_human` or `failed` task can be retried",
-    )
-    .await?;
+    let task = Gate::Retry.task(&*state.store, id).await?;
     let events = state.store.events(Some(id)).await?;
     let why = events.iter().rev().find(|e| e.to == task.state);
     let body = html! {
